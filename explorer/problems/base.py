@@ -161,10 +161,19 @@ class AbstractProblem(abc.ABC):
         )
 
     def require_vanishing(self, name: str, x: tuple[float, ...], why: str) -> None:
-        """Refuse an expression parameter that is not ≈ 0 at the points ``x``."""
+        """Refuse an expression parameter that is not ≈ 0 (1e-4 relative) at ``x``."""
         f = self.field_expr(name)
+        lo, hi = min(x), max(x)
+        scale = max(
+            1.0,
+            float(f(x=torch.linspace(lo, hi, 257, dtype=torch.float64)).abs().max()),
+        )
         values = f(x=torch.tensor(x, dtype=torch.float64))
-        bad = [(p, float(v)) for p, v in zip(x, values) if not abs(float(v)) <= 1e-8]
+        bad = [
+            (p, float(v))
+            for p, v in zip(x, values)
+            if not abs(float(v)) <= 1e-4 * scale
+        ]
         if bad:
             p, v = bad[0]
             raise ValueError(
@@ -190,7 +199,7 @@ class AbstractProblem(abc.ABC):
     def residual(
         self, u: Field, xt: Tensor, coeffs: Mapping[str, Tensor] | None = None
     ) -> Tensor:
-        """The PDE residual of field ``u`` at points ``xt`` ``(n, d)``; 0 for a solution.
+        """The PDE residual of ``u`` at points ``xt`` ``(n, d)``; 0 for a solution.
 
         ``coeffs`` overrides coefficients with tensors (inverse problems, the energy of
         eigenproblems).

@@ -13,13 +13,20 @@ import torch
 import xarray as xr
 
 from explorer.problems.base import AbstractProblem
+from explorer.problems.poisson_2d import Poisson2D
+from explorer.problems.schrodinger import Schrodinger1D
 from explorer.solvers.base import AbstractSolver, Progress
+from explorer.solvers.eigen import EigenSolver
+from explorer.solvers.elliptic import EllipticSolver
 from explorer.solvers.exact import ExactSolver
 
 __all__ = ["REFERENCE_SOLVERS", "reference_solver", "solve"]
 
 # Explicit, not self-registering: one place says which method solves which problem.
-REFERENCE_SOLVERS: dict[type[AbstractProblem], AbstractSolver] = {}
+REFERENCE_SOLVERS: dict[type[AbstractProblem], AbstractSolver] = {
+    Poisson2D: EllipticSolver(),  # for an expression forcing
+    Schrodinger1D: EigenSolver(),
+}
 
 _MAX_POINTS = 1 << 24  # beyond this a grid would not fit a 2 GB box in float64
 
