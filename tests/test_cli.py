@@ -52,6 +52,24 @@ def test_solve_burgers_matches_deepxde_data(tmp_path: Path, data_dir: Path) -> N
     ds.close()
 
 
+def test_solve_allen_cahn_matches_raissi_data(tmp_path: Path, data_dir: Path) -> None:
+    from scipy.io import loadmat
+
+    out = tmp_path / "ac.nc"
+    assert (
+        main(["solve", "allen-cahn", "--nx", "512", "--nt", "201", "--out", str(out)])
+        == 0
+    )
+    ds = xr.open_dataset(out, engine="h5netcdf")
+    ref = loadmat(data_dir / "AC.mat")
+    np.testing.assert_allclose(ds.x.values, ref["x"].ravel(), atol=1e-14)
+    np.testing.assert_allclose(ds.t.values, ref["tt"].ravel(), atol=1e-14)
+    ours = ds.u.values.T  # the file stores (x, t)
+    rel = np.linalg.norm(ours - ref["uu"]) / np.linalg.norm(ref["uu"])
+    assert rel <= 1e-4
+    ds.close()
+
+
 def test_solve_sets_parameters(tmp_path: Path) -> None:
     out = tmp_path / "heat.nc"
     argv = ["solve", "heat", "--set", "nu=0.5", "--set", "u0=sin(2*pi*x)"]

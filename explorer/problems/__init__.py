@@ -9,11 +9,22 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from explorer.problems.allen_cahn import AllenCahn
 from explorer.problems.base import AbstractProblem, ParameterSpec, parse_value
 from explorer.problems.burgers import Burgers
+from explorer.problems.burgers_periodic import BurgersPeriodic
 from explorer.problems.convection import Convection
 from explorer.problems.heat import Heat
+from explorer.problems.helmholtz_2d import Helmholtz2D
+from explorer.problems.kdv import KdV
+from explorer.problems.kuramoto_sivashinsky import KuramotoSivashinsky
+from explorer.problems.nls import NonlinearSchrodinger
+from explorer.problems.poisson_1d import Poisson1D
+from explorer.problems.poisson_2d import Poisson2D
 from explorer.problems.reaction import Reaction
+from explorer.problems.reaction_diffusion import ReactionDiffusion
+from explorer.problems.schrodinger import Schrodinger1D
+from explorer.problems.semilinear import AbstractSemilinearProblem
 from explorer.problems.wave import Wave
 
 PROBLEMS: dict[str, type[AbstractProblem]] = {
@@ -24,17 +35,38 @@ PROBLEMS: dict[str, type[AbstractProblem]] = {
         Reaction,
         Wave,
         Burgers,
+        Poisson1D,
+        Poisson2D,
+        Helmholtz2D,
+        Schrodinger1D,
+        BurgersPeriodic,
+        AllenCahn,
+        KdV,
+        KuramotoSivashinsky,
+        NonlinearSchrodinger,
+        ReactionDiffusion,
     )
 }
 
 __all__ = [
     "PROBLEMS",
     "AbstractProblem",
+    "AbstractSemilinearProblem",
+    "AllenCahn",
     "Burgers",
+    "BurgersPeriodic",
     "Convection",
     "Heat",
+    "Helmholtz2D",
+    "KdV",
+    "KuramotoSivashinsky",
+    "NonlinearSchrodinger",
     "ParameterSpec",
+    "Poisson1D",
+    "Poisson2D",
     "Reaction",
+    "ReactionDiffusion",
+    "Schrodinger1D",
     "Wave",
     "get_problem_class",
     "make_problem",

@@ -12,18 +12,31 @@ import numpy as np
 import torch
 import xarray as xr
 
+from explorer.problems.allen_cahn import AllenCahn
 from explorer.problems.base import AbstractProblem
+from explorer.problems.burgers_periodic import BurgersPeriodic
+from explorer.problems.kdv import KdV
+from explorer.problems.kuramoto_sivashinsky import KuramotoSivashinsky
+from explorer.problems.nls import NonlinearSchrodinger
 from explorer.problems.poisson_2d import Poisson2D
+from explorer.problems.reaction_diffusion import ReactionDiffusion
 from explorer.problems.schrodinger import Schrodinger1D
 from explorer.solvers.base import AbstractSolver, Progress
 from explorer.solvers.eigen import EigenSolver
 from explorer.solvers.elliptic import EllipticSolver
 from explorer.solvers.exact import ExactSolver
+from explorer.solvers.spectral import SpectralETDRK4
 
 __all__ = ["REFERENCE_SOLVERS", "reference_solver", "solve"]
 
 # Explicit, not self-registering: one place says which method solves which problem.
 REFERENCE_SOLVERS: dict[type[AbstractProblem], AbstractSolver] = {
+    BurgersPeriodic: SpectralETDRK4(),
+    AllenCahn: SpectralETDRK4(),
+    KdV: SpectralETDRK4(),
+    KuramotoSivashinsky: SpectralETDRK4(),
+    NonlinearSchrodinger: SpectralETDRK4(),
+    ReactionDiffusion: SpectralETDRK4(),
     Poisson2D: EllipticSolver(),  # for an expression forcing
     Schrodinger1D: EigenSolver(),
 }

@@ -1,0 +1,56 @@
+"""Networks: each an ``nn.Module`` built from exactly one frozen config.
+
+A network does not know its PDE: nothing here imports ``explorer.problems``,
+``solvers``, ``losses`` or ``training``; the loss binds a network to a problem.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from torch import nn
+
+from explorer.models.mlp import MLP, Activation, MLPConfig
+from explorer.models.scalars import TrainableScalars
+from explorer.models.transforms import (
+    ConstrainedModel,
+    Dirichlet,
+    InitialCondition,
+    InputTransform,
+    OutputTransform,
+    PeriodicEmbedding,
+)
+
+__all__ = [
+    "MLP",
+    "MODELS",
+    "Activation",
+    "ConstrainedModel",
+    "Dirichlet",
+    "InitialCondition",
+    "InputTransform",
+    "MLPConfig",
+    "OutputTransform",
+    "PeriodicEmbedding",
+    "TrainableScalars",
+    "build_model",
+]
+
+MODELS: dict[type[Any], type[nn.Module]] = {MLPConfig: MLP}
+"""Config class -> network class; adding an entry adds it to the contract tests."""
+
+
+def build_model(config: Any, *, seed: int) -> nn.Module:
+    """The network described by ``config``, initialised from ``seed``.
+
+    Raises:
+        TypeError: ``config`` is not one of the configs in :data:`MODELS`.
+    """
+    cls = MODELS.get(type(config))
+    if cls is None:
+        known = ", ".join(c.__name__ for c in MODELS)
+        raise TypeError(
+            f"build_model got a {type(config).__name__}, which is not a model config; "
+            f"allowed: {known}"
+        )
+    return cls(config, seed=seed)

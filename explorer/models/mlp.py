@@ -1,0 +1,190 @@
+"""The PINN network: a fully connected net with optional random Fourier features.
+
+Layout: points ``(n, in_dim)`` in, values ``(n, out_dim)`` out, also for
+``out_dim == 1`` (the loss, which knows the problem, squeezes scalar fields). The
+forward pass is a plain stack of ``nn.Linear`` layers with no in-place ops and no
+data-dependent branches, so it runs under ``torch.func`` (``functional_call``,
+``vmap``, ``jvp``, ``jacrev``): PINN residuals evaluate it inside nested forward-mode
+jvps at thousands of points per step, which makes it the hottest code in training.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Literal, final, get_args
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from explorer._rng import seeded
+
+__all__ = ["MLP", "Activation", "MLPConfig"]
+
+Activation = Literal["tanh", "sin", "gelu", "silu", "softplus"]
+Init = Literal["glorot_normal", "glorot_uniform"]
+DType = Literal["float32", "float64"]
+
+_ACTIVATIONS: dict[str, Callable[[Tensor], Tensor]] = {
+    "tanh": torch.tanh,
+    "gelu": F.gelu,
+    "silu": F.silu,
+    "softplus": F.softplus,
+}
+
+
+def _check_range(name: str, value: float, lo: float, hi: float) -> None:
+    if not lo <= value <= hi:
+        raise ValueError(
+            f"MLPConfig.{name} = {value!r} is out of range; allowed: {lo:g} to {hi:g}"
+        )
+
+
+def _check_choice(name: str, value: object, literal: object) -> None:
+    allowed = get_args(literal)
+    if value not in allowed:
+        raise ValueError(
+            f"MLPConfig.{name} = {value!r} is not allowed; "
+            f"allowed: {', '.join(allowed)}"
+        )
+
+
+@final
+@dataclass(frozen=True)
+class MLPConfig:
+    """A fully connected PINN network.
+
+    Attributes:
+        in_dim: inputs per point, e.g. 2 for (x, t); under a periodic embedding, the
+            embedding's output width (``PeriodicEmbedding.out_dim``), not the domain's.
+        out_dim: field components, e.g. 2 for (Re u, Im u).
+        depth: hidden layers (1 to 10).
+        width: units per hidden layer (4 to 512).
+        activation: ``"sin"`` is SIREN (Sitzmann et al. 2020) and always uses SIREN
+            initialisation, ignoring ``init``.
+        fourier_features: m random Fourier features (Tancik et al. 2020; Wang, Wang &
+            Perdikaris 2021) ``[cos 2πBx, sin 2πBx]`` feeding the first layer with
+            ``2m`` inputs, ``B ~ N(0, σ²)`` of shape ``(m, in_dim)``, fixed; 0 is off.
+        fourier_scale: σ of B (0.1 to 100): the frequency band, in cycles per unit of
+            input, that the network represents easily. Larger σ fits sharper features
+            and overfits noise sooner.
+        init: weight initialisation for non-sine activations; biases start at zero
+            (Glorot normal as in DeepXDE's Burgers example).
+        w0: SIREN frequency ω₀ (1 to 100): each sine layer computes sin(ω₀(Wz + b)).
+            Hidden weights are scaled by 1/ω₀, so ω₀ sets only the first layer's band,
+            about ω₀/in_dim radians per unit of input. Sitzmann's 30 suits images on
+            [-1, 1]; PINN solutions on O(1) domains carry a few modes, where 30 starts
+            training from a noisy field, so the default is 10. Lower it for long
+            domains (KS on [0, 32π]) unless inputs are rescaled.
+        dtype: parameter dtype; inputs must have the same dtype.
+    """
+
+    in_dim: int = 2
+    out_dim: int = 1
+    depth: int = 3
+    width: int = 32
+    activation: Activation = "tanh"
+    fourier_features: int = 0
+    fourier_scale: float = 1.0
+    init: Init = "glorot_normal"
+    w0: float = 10.0
+    dtype: DType = "float32"
+
+    def __post_init__(self) -> None:
+        for name, lo, hi in (
+            ("in_dim", 1, 64),
+            ("out_dim", 1, 64),
+            ("depth", 1, 10),
+            ("width", 4, 512),
+            ("fourier_features", 0, 256),
+        ):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int):
+                raise ValueError(
+                    f"MLPConfig.{name} = {value!r} is not an integer; "
+                    f"allowed: integers {lo} to {hi}"
+                )
+            _check_range(name, value, lo, hi)
+        _check_range("fourier_scale", self.fourier_scale, 0.1, 100.0)
+        _check_range("w0", self.w0, 1.0, 100.0)
+        _check_choice("activation", self.activation, Activation)
+        _check_choice("init", self.init, Init)
+        _check_choice("dtype", self.dtype, DType)
+
+    @property
+    def torch_dtype(self) -> torch.dtype:
+        """The parameters' torch dtype."""
+        return torch.float64 if self.dtype == "float64" else torch.float32
+
+
+@final
+class MLP(nn.Module):
+    """Fully connected net ``(n, in_dim) -> (n, out_dim)``, built from one config.
+
+    Args:
+        config: the architecture.
+        seed: initialisation seed; weights and the Fourier matrix B are drawn inside
+            :func:`explorer._rng.seeded`, so the global RNG is untouched.
+
+    The parameters live on the CPU; move the module with ``.to(device)``.
+    """
+
+    def __init__(self, config: MLPConfig, *, seed: int) -> None:
+        super().__init__()
+        self.config = config
+        dtype = config.torch_dtype
+        m = config.fourier_features
+        first = 2 * m if m else config.in_dim
+        sizes = [first] + [config.width] * config.depth + [config.out_dim]
+        with seeded(seed):
+            # B is a buffer: it moves with .to() and is saved, but is never trained.
+            B = torch.randn(m, config.in_dim, dtype=dtype) * config.fourier_scale
+            self.register_buffer("B", B if m else None)
+            self.layers = nn.ModuleList(
+                nn.Linear(a, b, dtype=dtype) for a, b in itertools.pairwise(sizes)
+            )
+            for i, layer in enumerate(self.layers):
+                self._init_layer(layer, first=i == 0)
+        self._sine = config.activation == "sin"
+        self._act = None if self._sine else _ACTIVATIONS[config.activation]
+        self._w0 = float(config.w0)
+
+    @torch.no_grad()
+    def _init_layer(self, layer: nn.Linear, *, first: bool) -> None:
+        if self.config.activation == "sin":
+            # Sitzmann et al. 2020, Sec. 3.2: keeps pre-activations ~ U(-√6, √6)
+            # through depth; biases as their reference code (PyTorch's default).
+            n = layer.in_features
+            bound = 1.0 / n if first else math.sqrt(6.0 / n) / self.config.w0
+            layer.weight.uniform_(-bound, bound)
+            layer.bias.uniform_(-1.0 / math.sqrt(n), 1.0 / math.sqrt(n))
+            return
+        if self.config.init == "glorot_normal":
+            nn.init.xavier_normal_(layer.weight)
+        else:
+            nn.init.xavier_uniform_(layer.weight)
+        nn.init.zeros_(layer.bias)
+
+    def embed(self, x: Tensor) -> Tensor:
+        """The first layer's input: ``[cos 2πBx, sin 2πBx]`` ``(n, 2m)``, or ``x``."""
+        if self.B is None:
+            return x
+        proj = (2.0 * math.pi) * (x @ self.B.T)
+        return torch.cat((torch.cos(proj), torch.sin(proj)), dim=-1)
+
+    def forward(self, x: Tensor) -> Tensor:
+        """Values at points ``x`` ``(n, in_dim)``: ``(n, out_dim)``."""
+        h = self.embed(x)
+        *hidden, last = self.layers
+        if self._sine:
+            w0 = self._w0
+            for layer in hidden:
+                h = torch.sin(w0 * layer(h))
+        else:
+            act = self._act
+            for layer in hidden:
+                h = act(layer(h))
+        return last(h)
