@@ -133,17 +133,23 @@ class Partials:
 
     def _gradients(self, values: Tensor) -> dict[str, Tensor]:
         xt = self._xt
+        if not values.requires_grad:  # a field constant in xt: every partial is 0
+            zero = torch.zeros_like(values)
+            return dict.fromkeys(self._index, zero)
+        columns = values.unsqueeze(1) if values.dim() == 1 else values
         with torch.enable_grad():
-            if values.dim() == 1:
-                (g,) = torch.autograd.grad(values.sum(), xt, create_graph=True)
-                columns = {n: g[:, i] for n, i in self._index.items()}
-            else:
-                grads = [
-                    torch.autograd.grad(values[:, j].sum(), xt, create_graph=True)[0]
-                    for j in range(values.shape[1])
-                ]
-                columns = {
-                    n: torch.stack([g[:, i] for g in grads], dim=1)
-                    for n, i in self._index.items()
-                }
-        return columns
+            grads = [
+                torch.autograd.grad(
+                    columns[:, j].sum(),
+                    xt,
+                    create_graph=True,
+                    materialize_grads=True,  # zero, not None, where u ignores an input
+                )[0]
+                for j in range(columns.shape[1])
+            ]
+        if values.dim() == 1:
+            return {n: grads[0][:, i] for n, i in self._index.items()}
+        return {
+            n: torch.stack([g[:, i] for g in grads], dim=1)
+            for n, i in self._index.items()
+        }

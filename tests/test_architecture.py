@@ -22,6 +22,9 @@ CORE = (
     "explorer.expressions",
     "explorer.problems",
     "explorer.solvers",
+    "explorer.models",
+    "explorer.data",
+    "explorer.losses",
     "explorer.io",
 )
 

@@ -213,6 +213,10 @@ class AbstractProblem(abc.ABC):
         """u(x, 0) at spatial points ``x`` ``(n, d-1)``; evolution problems override."""
         raise NotImplementedError(f"{self.name} has no initial condition")
 
+    def initial_velocity(self, x: Tensor) -> Tensor | None:
+        """uₜ(x, 0) for equations second order in time; None for the others."""
+        return None
+
     def boundary_condition(self, xt: Tensor) -> Tensor:
         """Dirichlet values on the boundary; problems with Dirichlet walls override."""
         raise NotImplementedError(f"{self.name} has no Dirichlet boundary")

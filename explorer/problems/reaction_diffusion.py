@@ -24,7 +24,7 @@ __all__ = ["ReactionDiffusion", "logistic"]
 _PRESETS = {
     "gaussian": "exp(-(x - pi)**2 / (2*(pi/4)**2))",
     "sine-bump": "0.5 + 0.4*sin(x)",
-    "two-bumps": "0.5*exp(-4*(x - 2)**2) + 0.5*exp(-4*(x - 4.5)**2)",
+    "two-bumps": "0.5*exp(-4*(x - 2.2)**2) + 0.5*exp(-4*(x - 4.1)**2)",
 }
 
 

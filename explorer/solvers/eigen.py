@@ -97,6 +97,7 @@ class EigenSolver(AbstractSolver):
         return {
             "u": (("state", "x"), torch.as_tensor(values.T.copy(), **kw)),
             "energy": (("state",), torch.as_tensor(energy, **kw)),
+            "potential": (("x",), problem.potential_energy(x_out)),
         }
 
 

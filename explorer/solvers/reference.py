@@ -112,7 +112,7 @@ def _attrs(problem: AbstractProblem, solver: AbstractSolver) -> dict:
         "equation": problem.equation,
         "solver": solver.name,
         "order_space": _order(solver, solver.order_space, "spectral"),
-        "order_time": _order(solver, solver.order_time, "exact"),
+        "order_time": _order(solver, solver.order_time, "n/a"),
     }
     for k, v in problem.values().items():
         attrs[f"param_{k}"] = int(v) if isinstance(v, bool) else v

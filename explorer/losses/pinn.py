@@ -1,0 +1,171 @@
+"""The PINN loss: named mean-squared terms that bind a problem to a network.
+
+Terms (each present only where it applies):
+
+- ``residual``: the PDE residual on interior points; with causal weighting
+  (Wang, Sankaran & Perdikaris 2022) the mean over time chunks i is weighted by
+  wᵢ = exp(−ε Σ_{k<i} Lₖ), so later times train only once earlier ones are fitted.
+- ``ic``: u(x, 0) − u₀(x) (evolution problems without a built-in initial condition);
+  ``ic_velocity``: uₜ(x, 0) − v₀(x) for the wave equation.
+- ``bc``: u − g on Dirichlet walls (unless built in).
+- ``periodic``: u and uₓ equal on opposite faces (unless the net is embedded
+  periodically).
+- ``data``: u − u_data at observed points (inverse problems).
+- ``norm``: (∫ψ² − 1)² for eigenproblems, so ψ = 0 is not a solution.
+- ``orthogonality``: Σⱼ (∫ψ ψⱼ)² against lower states ψⱼ (excited states).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import final
+
+import torch
+from torch import Tensor
+
+from explorer.autodiff import Partials
+from explorer.data import Collocation
+from explorer.losses.pinn_model import PINN
+from explorer.problems.base import AbstractProblem
+
+__all__ = ["CausalWeights", "Observations", "PINNLoss"]
+
+
+@final
+@dataclass(frozen=True)
+class Observations:
+    """Samples of the solution: points ``(n, d)`` and values ``(n,)`` or ``(n, c)``."""
+
+    points: Tensor
+    values: Tensor
+
+
+@final
+@dataclass(frozen=True)
+class CausalWeights:
+    """Causal training: ``chunks`` time slices, tolerance ``eps`` (0 disables)."""
+
+    eps: float = 0.0
+    chunks: int = 16
+
+    def __post_init__(self) -> None:
+        if not 0.0 <= self.eps <= 1e4:
+            raise ValueError(f"causal eps = {self.eps!r} is invalid; allowed: 0 to 1e4")
+        if not 2 <= self.chunks <= 256:
+            raise ValueError(
+                f"causal chunks = {self.chunks!r} is invalid; allowed: 2 to 256"
+            )
+
+
+@dataclass
+class PINNLoss:
+    """Loss terms for ``pinn`` on ``problem``.
+
+    Args:
+        problem: the PDE.
+        pinn: the network (with its trainable coefficients).
+        causal: causal weighting of the residual for evolution problems.
+        observations: data for inverse problems.
+        lower_states: callables ψⱼ(x) to stay orthogonal to (excited eigenstates).
+    """
+
+    problem: AbstractProblem
+    pinn: PINN
+    causal: CausalWeights = field(default_factory=CausalWeights)
+    observations: Observations | None = None
+    lower_states: Sequence[Callable[[Tensor], Tensor]] = ()
+    last_causal_weights: Tensor | None = field(default=None, init=False)
+
+    def __post_init__(self) -> None:
+        box = self.problem.domain()
+        self._names = box.names
+        self._volume = float(
+            torch.tensor([h - lo for lo, h in zip(box.lows, box.highs)]).prod()
+        )
+
+    def residual(self, points: Tensor) -> Tensor:
+        """The pointwise PDE residual ``(n,)`` or ``(n, c)`` (graph kept)."""
+        return self.problem.residual(self.pinn, points, self.pinn.coefficients())
+
+    def terms(self, batch: Collocation) -> dict[str, Tensor]:
+        """Unweighted loss terms: scalar tensors with a graph to the parameters."""
+        out = {}
+        for name, err in self.pointwise(batch).items():
+            if name == "residual":
+                out[name] = self._causal(_squares(err), batch.interior)
+            else:
+                out[name] = _squares(err).mean()
+        return out
+
+    def pointwise(self, batch: Collocation) -> dict[str, Tensor]:
+        """Each term's errors, ``(n,)`` or ``(n, c)``: the term is their mean square.
+
+        Global terms (``norm``, ``orthogonality``) are one-element tensors. The NTK
+        weighting differentiates these per point.
+        """
+        p, out = self.problem, {}
+        built_in = self.pinn.built_in
+        out["residual"] = self.residual(batch.interior)
+        if p.kind == "evolution" and "ic" not in built_in:
+            x0 = batch.initial
+            u0 = p.initial_condition(_space(x0, self._names))
+            out["ic"] = _diff(self.pinn(x0), u0)
+        v0 = None
+        if p.kind == "evolution":
+            v0 = p.initial_velocity(_space(batch.initial, self._names))
+        if v0 is not None:
+            ut = Partials(self.pinn, batch.initial, self._names)("t")
+            out["ic_velocity"] = _diff(ut, v0)
+        if batch.boundary.shape[0] and "bc" not in built_in:
+            xb = batch.boundary
+            out["bc"] = _diff(self.pinn(xb), p.boundary_condition(xb))
+        if batch.periodic_low.shape[0] and "periodic" not in built_in:
+            dlo = Partials(self.pinn, batch.periodic_low, self._names)
+            dhi = Partials(self.pinn, batch.periodic_high, self._names)
+            value, slope = _diff(dlo.u, dhi.u), _diff(dlo("x"), dhi("x"))
+            out["periodic"] = torch.cat([value, slope])
+        if self.observations is not None:
+            obs = self.observations
+            out["data"] = _diff(self.pinn(obs.points), obs.values)
+        if p.kind == "eigen":
+            psi = self.pinn(batch.interior)
+            out["norm"] = (self._volume * psi.square().mean() - 1.0).reshape(1)
+            overlaps = [
+                self._volume * (psi * phi(batch.interior)).mean()
+                for phi in self.lower_states
+            ]
+            if overlaps:
+                out["orthogonality"] = torch.stack(overlaps)
+        return out
+
+    def _causal(self, squares: Tensor, points: Tensor) -> Tensor:
+        if self.causal.eps == 0.0 or "t" not in self._names:
+            return squares.mean()
+        t = points[:, self._names.index("t")]
+        lo, hi = float(t.min()), float(t.max())
+        m = self.causal.chunks
+        index = ((t - lo) / max(hi - lo, 1e-12) * m).long().clamp_(0, m - 1)
+        sums = torch.zeros(m, dtype=squares.dtype, device=squares.device)
+        counts = torch.zeros_like(sums)
+        sums = sums.index_add(0, index, squares)
+        counts = counts.index_add(0, index, torch.ones_like(squares))
+        chunk = sums / counts.clamp_min(1.0)
+        with torch.no_grad():
+            before = torch.cat([chunk.new_zeros(1), torch.cumsum(chunk, 0)[:-1]])
+            w = torch.exp(-self.causal.eps * before)
+        self.last_causal_weights = w
+        return (w * chunk).mean()
+
+
+def _squares(r: Tensor) -> Tensor:
+    return r.square() if r.dim() == 1 else r.square().sum(-1)
+
+
+def _diff(a: Tensor, b: Tensor) -> Tensor:
+    return a - b.reshape(a.shape)
+
+
+def _space(xt: Tensor, names: tuple[str, ...]) -> Tensor:
+    keep = [i for i, n in enumerate(names) if n != "t"]
+    return xt[:, keep]

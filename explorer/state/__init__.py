@@ -1,0 +1,5 @@
+"""param controllers: the one bridge from knobs (widgets) to frozen configs."""
+
+from explorer.state.problem import Expression, ProblemState, reference_solution
+
+__all__ = ["Expression", "ProblemState", "reference_solution"]

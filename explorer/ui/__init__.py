@@ -1,0 +1,1 @@
+"""Front-ends: thin views over :mod:`explorer.state` objects (Panel, notebooks)."""
