@@ -43,11 +43,79 @@ def _build_parser() -> argparse.ArgumentParser:
     s.add_argument("--device", default="cpu", help="torch device, e.g. cpu or cuda")
     s.add_argument("--out", required=True, metavar="FILE.nc", help="output file")
 
+    t = sub.add_parser("train", help="train a PINN; writes history.nc + checkpoint.pt")
+    _train_arguments(t)
+    r = sub.add_parser("resume", help="continue a run saved by `explorer train`")
+    r.add_argument("directory", help="the run directory (--out of train)")
+    r.add_argument("--steps", type=int, required=True, help="further steps")
+
     v = sub.add_parser("serve", help="serve the dashboards on localhost")
     v.add_argument("--port", type=int, default=5006)
     v.add_argument("--address", default="localhost")
     v.add_argument("--show", action="store_true", help="open a browser tab")
     return parser
+
+
+def _train_arguments(t: argparse.ArgumentParser) -> None:
+    t.add_argument("--problem", required=True, help="problem name")
+    t.add_argument(
+        "--set",
+        dest="values",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="set a problem parameter (repeatable)",
+    )
+    t.add_argument("--out", required=True, metavar="DIR", help="run directory")
+    t.add_argument("--steps", type=int, default=2000)
+    t.add_argument("--seed", type=int, default=0)
+    g = t.add_argument_group("network")
+    g.add_argument("--depth", type=int, default=3)
+    g.add_argument("--width", type=int, default=32)
+    g.add_argument("--activation", default="tanh")
+    g.add_argument("--fourier-features", type=int, default=0)
+    g.add_argument("--fourier-scale", type=float, default=1.0)
+    g.add_argument("--float64", action="store_true", help="train in float64")
+    g.add_argument("--hard-bc", action="store_true", help="build Dirichlet walls in")
+    g.add_argument("--hard-ic", action="store_true", help="build u(x,0) in")
+    g.add_argument("--no-periodic-embedding", action="store_true")
+    g.add_argument(
+        "--fit",
+        action="append",
+        default=[],
+        metavar="NAME=GUESS",
+        help="fit a PDE coefficient from observations (inverse problem)",
+    )
+    g.add_argument(
+        "--observations",
+        type=int,
+        default=0,
+        help="noisy samples of the reference used as data",
+    )
+    g.add_argument("--noise", type=float, default=0.0, help="relative noise level")
+    o = t.add_argument_group("optimiser")
+    o.add_argument("--optimizer", default="adam", help="adam, adamw, lbfgs, adam+lbfgs")
+    o.add_argument("--lr", type=float, default=1e-3)
+    o.add_argument("--schedule", default="constant")
+    o.add_argument("--switch-step", type=int, default=1000)
+    p = t.add_argument_group("points and weights")
+    p.add_argument("--points", type=int, default=2000, help="interior points")
+    p.add_argument("--initial-points", type=int, default=256)
+    p.add_argument("--boundary-points", type=int, default=256)
+    p.add_argument("--sampler", default="sobol", help="uniform, sobol, lhs, grid")
+    p.add_argument("--resample-every", type=int, default=0)
+    p.add_argument("--adaptive", default="none", help="none, rar, rad")
+    p.add_argument("--adaptive-every", type=int, default=500)
+    p.add_argument("--weighting", default="fixed", help="fixed, gradnorm, ntk")
+    p.add_argument("--causal-eps", type=float, default=0.0)
+    p.add_argument(
+        "--curriculum",
+        default="",
+        metavar="NAME=START",
+        help="ramp a parameter from START to its value",
+    )
+    p.add_argument("--curriculum-steps", type=int, default=1000)
+    p.add_argument("--snapshot-every", type=int, default=100)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -57,6 +125,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _problems(args)
         if args.command == "solve":
             return _solve(args)
+        if args.command == "train":
+            return _train(args)
+        if args.command == "resume":
+            return _resume(args)
         return _serve(args)
     except ValueError as err:
         print(f"explorer: error: {err}", file=sys.stderr)
@@ -150,6 +222,143 @@ def _solve(args: argparse.Namespace) -> int:
     dims = ", ".join(f"{k}={v}" for k, v in ds.sizes.items())
     print(f"wrote {out} ({problem.name}; {dims}; solver {ds.attrs['solver']})")
     return 0
+
+
+def _spec(args: argparse.Namespace) -> Any:
+    from explorer.data import SamplerConfig
+    from explorer.losses import PINNOptions
+    from explorer.models import MLPConfig
+    from explorer.problems import make_problem
+    from explorer.training import (
+        AdaptiveConfig,
+        CurriculumConfig,
+        OptimConfig,
+        RunSpec,
+        TrainConfig,
+        WeightingConfig,
+    )
+
+    problem = make_problem(args.problem, _parse_sets(args.values), strings=True)
+    fit = {k: _number(f"--fit {k}", v) for k, v in _parse_sets(args.fit).items()}
+    curriculum = CurriculumConfig()
+    if args.curriculum:
+        ((name, start),) = _parse_sets([args.curriculum]).items()
+        curriculum = CurriculumConfig(
+            parameter=name,
+            start=_number("--curriculum", start),
+            steps=args.curriculum_steps,
+        )
+    return RunSpec(
+        problem=problem.name,
+        values=tuple(problem.values().items()),
+        net=MLPConfig(
+            depth=args.depth,
+            width=args.width,
+            activation=args.activation,
+            fourier_features=args.fourier_features,
+            fourier_scale=args.fourier_scale,
+            dtype="float64" if args.float64 else "float32",
+        ),
+        options=PINNOptions(
+            hard_bc=args.hard_bc,
+            hard_ic=args.hard_ic,
+            periodic_embedding=not args.no_periodic_embedding,
+            trainable=tuple(fit.items()),
+            positive=tuple(k for k, v in fit.items() if v > 0),
+        ),
+        optim=OptimConfig(
+            optimizer=args.optimizer,
+            lr=args.lr,
+            schedule=args.schedule,
+            switch_step=args.switch_step,
+        ),
+        train=TrainConfig(
+            steps=args.steps,
+            sampler=SamplerConfig(
+                method=args.sampler,
+                n_interior=args.points,
+                n_initial=args.initial_points,
+                n_boundary=args.boundary_points,
+                resample_every=args.resample_every,
+            ),
+            adaptive=AdaptiveConfig(method=args.adaptive, every=args.adaptive_every),
+            weighting=WeightingConfig(method=args.weighting),
+            causal_eps=args.causal_eps,
+            curriculum=curriculum,
+            snapshot_every=args.snapshot_every,
+        ),
+        seed=args.seed,
+        observations=args.observations,
+        noise=args.noise,
+    )
+
+
+def _number(what: str, text: str) -> float:
+    try:
+        return float(text)
+    except ValueError:
+        raise ValueError(f"{what} = {text!r} is not a number") from None
+
+
+def _train(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from explorer.io import check_writable
+    from explorer.training import build_trainer
+
+    spec = _spec(args)
+    out = Path(args.out)
+    # Refuse an unwritable --out before training, not after.
+    check_writable(out / "checkpoint.pt" if out.is_dir() else out, what="--out")
+    return _run(spec, build_trainer(spec), None, args.out, spec.train.steps)
+
+
+def _resume(args: argparse.Namespace) -> int:
+    from explorer.io import load_run
+
+    if args.steps < 1:
+        raise ValueError(f"--steps {args.steps} is not allowed; allowed: >= 1")
+    spec, trainer, history = load_run(args.directory)
+    return _run(spec, trainer, history, args.directory, args.steps)
+
+
+def _run(spec: Any, trainer: Any, history: Any, out: str, steps: int) -> int:
+    from tqdm.auto import tqdm
+
+    from explorer.io import save_run
+    from explorer.training import concat_history
+
+    snaps = [] if history is None else [history]
+    start = trainer.step
+    status = 0
+    last = None
+    try:
+        with tqdm(total=steps, desc=f"train {spec.problem}", unit="step") as bar:
+            for event in trainer.run(steps=steps if start else None):
+                last = event
+                bar.update(1)
+                if event.snapshot is not None:
+                    snaps.append(event.snapshot)
+                    bar.set_postfix(
+                        loss=f"{event.snapshot.loss.item():.3g}",
+                        rel_l2=f"{event.snapshot.rel_l2.item():.3g}",
+                    )
+                if event.message and (event.diverged or event.info.converged):
+                    bar.write(event.message)
+    except KeyboardInterrupt:
+        print(f"explorer: interrupted at step {trainer.step}; saving", file=sys.stderr)
+        status = 130
+    if last is not None and last.snapshot is None:
+        snaps.append(trainer.snapshot(last.terms))
+    history = concat_history(snaps) if snaps else None
+    save_run(out, spec, trainer, history)
+    if history is not None:
+        final = history.isel(step=-1)
+        print(
+            f"wrote {out} (step {trainer.step}; loss {final.loss.item():.3g}; "
+            f"relative L2 {final.rel_l2.item():.3g})"
+        )
+    return status
 
 
 def _device(name: str, torch: Any) -> Any:

@@ -25,6 +25,7 @@ CORE = (
     "explorer.models",
     "explorer.data",
     "explorer.losses",
+    "explorer.training",
     "explorer.io",
 )
 

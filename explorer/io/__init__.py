@@ -1,6 +1,18 @@
-"""Files: atomic writes, netCDF results (checkpoints and run records come later)."""
+"""Files: atomic writes, netCDF results, checkpoints and run records."""
 
 from explorer.io.atomic import atomic_path, check_writable
+from explorer.io.checkpoint import Checkpoint, load_checkpoint, save_checkpoint
 from explorer.io.datasets import load_dataset, save_dataset
+from explorer.io.run_record import load_run, save_run
 
-__all__ = ["atomic_path", "check_writable", "load_dataset", "save_dataset"]
+__all__ = [
+    "Checkpoint",
+    "atomic_path",
+    "check_writable",
+    "load_checkpoint",
+    "load_dataset",
+    "load_run",
+    "save_checkpoint",
+    "save_dataset",
+    "save_run",
+]

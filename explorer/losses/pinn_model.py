@@ -13,6 +13,7 @@ from typing import final
 import torch
 from torch import Tensor, nn
 
+from explorer.autodiff import Jet, JetField
 from explorer.models import (
     MLP,
     ConstrainedModel,
@@ -50,7 +51,7 @@ class PINNOptions:
     positive: tuple[str, ...] = ()
 
 
-class PINN(nn.Module):
+class PINN(nn.Module, JetField):
     """A field ``(n, d) -> (n,)`` (or ``(n, c)``) plus trainable PDE scalars."""
 
     def __init__(
@@ -69,6 +70,10 @@ class PINN(nn.Module):
     def forward(self, xt: Tensor) -> Tensor:
         u = self.field(xt)
         return u[..., 0] if self.components == 1 else u
+
+    def jet(self, xt: Tensor, orders: Mapping[int, int]) -> Jet:
+        jet = self.field.jet(xt, orders)
+        return jet.map(lambda t: t[..., 0]) if self.components == 1 else jet
 
     def coefficients(self) -> dict[str, Tensor] | None:
         """Trainable coefficients to pass to ``problem.residual`` (None if none)."""

@@ -21,6 +21,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from explorer._rng import seeded
+from explorer.autodiff import Jet, jet_elementwise, jet_linear
 
 __all__ = ["MLP", "Activation", "MLPConfig"]
 
@@ -50,6 +51,39 @@ def _check_choice(name: str, value: object, literal: object) -> None:
             f"MLPConfig.{name} = {value!r} is not allowed; "
             f"allowed: {', '.join(allowed)}"
         )
+
+
+def _activation_jet(name: str, z: Tensor, order: int) -> tuple[Tensor, list[Tensor]]:
+    """σ(z) and σ′(z), ..., σ⁽ᵒʳᵈᵉʳ⁾(z) in closed form (sin already carries ω₀)."""
+    if name == "tanh":  # σ′ = 1 − σ², then differentiate the polynomial in σ
+        t = torch.tanh(z)
+        d = [1 - t * t]
+        if order > 1:
+            d.append(-2 * t * d[0])
+        if order > 2:
+            d.append(-2 * (d[0] * d[0] + t * d[1]))
+        if order > 3:
+            d.append(-2 * (3 * d[0] * d[1] + t * d[2]))
+        return t, d[:order]
+    if name == "sin":
+        s, c = torch.sin(z), torch.cos(z)
+        return s, [c, -s, -c, s][:order]
+    sg = torch.sigmoid(z)
+    # Derivatives of the logistic sigmoid s: s′ = s(1−s), s″ = s′(1−2s),
+    # s‴ = s′(1 − 6s + 6s²).
+    s1 = sg * (1 - sg)
+    s2 = s1 * (1 - 2 * sg)
+    s3 = s1 * (1 - 6 * sg + 6 * sg * sg)
+    if name == "softplus":
+        return F.softplus(z), [sg, s1, s2, s3][:order]
+    if name == "silu":  # (z s)⁽ᵏ⁾ = z s⁽ᵏ⁾ + k s⁽ᵏ⁻¹⁾
+        ds = [sg, s1, s2, s3, s1 * (1 - 14 * sg + 36 * sg**2 - 24 * sg**3)]
+        return z * sg, [z * ds[k] + k * ds[k - 1] for k in range(1, order + 1)]
+    # GELU z Φ(z): Φ⁽ᵏ⁾ = φ·(1, −z, z² − 1, 3z − z³) for k = 1..4.
+    phi = torch.exp(-0.5 * z * z) / math.sqrt(2 * math.pi)
+    cdf = 0.5 * (1 + torch.erf(z / math.sqrt(2)))
+    dcdf = [cdf, phi, -z * phi, (z * z - 1) * phi, (3 * z - z**3) * phi]
+    return z * cdf, [z * dcdf[k] + k * dcdf[k - 1] for k in range(1, order + 1)]
 
 
 @final
@@ -174,6 +208,36 @@ class MLP(nn.Module):
             return x
         proj = (2.0 * math.pi) * (x @ self.B.T)
         return torch.cat((torch.cos(proj), torch.sin(proj)), dim=-1)
+
+    def forward_jet(self, jet: Jet) -> Jet:
+        """Propagate input derivatives through the net (Taylor mode, orders ≤ 4).
+
+        The same arithmetic as :meth:`forward` on value and derivatives together:
+        linear layers map every term by W, activations apply Faà di Bruno with
+        closed-form σ⁽ᵏ⁾.
+        """
+        order = max((len(v) for v in jet.series.values()), default=0)
+        if self.B is not None:
+            z = jet_linear(jet, (2.0 * math.pi) * self.B, None)
+            c, sn = torch.cos(z.value), torch.sin(z.value)
+            cos = jet_elementwise(z, c, [-sn, -c, sn, c][:order])
+            sin = jet_elementwise(z, sn, [c, -sn, -c, sn][:order])
+            jet = Jet(
+                torch.cat((cos.value, sin.value), -1),
+                {
+                    i: [torch.cat(p, -1) for p in zip(cos.series[i], sin.series[i])]
+                    for i in jet.series
+                },
+            )
+        *hidden, last = self.layers
+        for layer in hidden:
+            if self._sine:
+                z = jet_linear(jet, self._w0 * layer.weight, self._w0 * layer.bias)
+            else:
+                z = jet_linear(jet, layer.weight, layer.bias)
+            value, derivatives = _activation_jet(self.config.activation, z.value, order)
+            jet = jet_elementwise(z, value, derivatives)
+        return jet_linear(jet, last.weight, last.bias)
 
     def forward(self, x: Tensor) -> Tensor:
         """Values at points ``x`` ``(n, in_dim)``: ``(n, out_dim)``."""

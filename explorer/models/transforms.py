@@ -19,12 +19,21 @@ differentiable, e.g. compiled expressions; they are not trained.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol, final
 
 import torch
 from torch import Tensor, nn
+
+from explorer.autodiff import (
+    Jet,
+    JetField,
+    input_jet,
+    jet_of,
+    jet_product,
+    jet_sum,
+)
 
 __all__ = [
     "ConstrainedModel",
@@ -198,7 +207,7 @@ class PeriodicEmbedding:
 
 
 @final
-class ConstrainedModel(nn.Module):
+class ConstrainedModel(nn.Module, JetField):
     """``u(xt) = outputs(xt, net(embedding(xt)))``: a network with hard constraints.
 
     Args:
@@ -224,6 +233,9 @@ class ConstrainedModel(nn.Module):
         self.net = net
         self.embedding = embedding
         self.outputs = tuple(outputs)
+        self._jet_points: Tensor | None = None
+        self._jet_key: tuple | None = None
+        self._jet_parts: tuple = ()
 
     def forward(self, xt: Tensor) -> Tensor:
         """Values at points ``xt`` ``(n, d)``: ``(n, c)``."""
@@ -231,3 +243,51 @@ class ConstrainedModel(nn.Module):
         for transform in self.outputs:
             u = transform(xt, u)
         return u
+
+    def jet(self, xt: Tensor, orders: Mapping[int, int]) -> Jet:
+        """Value and pure input derivatives in one pass (see explorer.autodiff).
+
+        Output transforms are affine in u, T(xt, u) = A(xt)·u + B(xt), so their jets
+        are Leibniz products with the jets of A and B. Those depend only on the
+        points, not the weights: they are computed once per point set and reused
+        while the points stay the same (the usual case: fixed collocation sets).
+        """
+        key = (
+            xt.data_ptr(),
+            tuple(xt.shape),
+            xt._version,
+            tuple(sorted(orders.items())),
+        )
+        if key != self._jet_key:
+            self._jet_key, self._jet_parts = key, self._point_jets(xt, orders)
+        embedded, affine = self._jet_parts
+        u = self.net.forward_jet(embedded)
+        for a, b in affine:
+            u = jet_sum(jet_product(a, u), b)
+        return u
+
+    def _point_jets(self, xt: Tensor, orders: Mapping[int, int]) -> tuple:
+        def detach(j: Jet) -> Jet:
+            return j.map(Tensor.detach)
+
+        points = xt.detach()
+        if self.embedding is None:
+            embedded = input_jet(points, orders)
+        else:
+            embedded = detach(jet_of(self.embedding, points, orders))
+        c = self.net.config.out_dim
+        ones = points.new_ones(points.shape[0], c)
+        zeros = points.new_zeros(points.shape[0], c)
+        affine = []
+        for t in self.outputs:
+            b = detach(jet_of(lambda z, t=t: t(z, zeros), points, orders))
+            ab = detach(jet_of(lambda z, t=t: t(z, ones), points, orders))
+            a = Jet(
+                ab.value - b.value,
+                {
+                    i: [x - y for x, y in zip(s, b.series[i])]
+                    for i, s in ab.series.items()
+                },
+            )
+            affine.append((a, b))
+        return embedded, affine

@@ -66,7 +66,7 @@ class AllenCahn(AbstractSemilinearProblem):
     def residual(
         self, u: Field, xt: Tensor, coeffs: Mapping[str, Tensor] | None = None
     ) -> Tensor:
-        d = Partials(u, xt, ("x", "t"))
+        d = Partials(u, xt, ("x", "t"), orders={"x": 2, "t": 1})
         a = self.coefficient("a", coeffs)
         return d("t") - self.coefficient("eps", coeffs) * d("xx") + a * d.u**3 - a * d.u
 

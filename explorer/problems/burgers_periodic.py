@@ -67,7 +67,7 @@ class BurgersPeriodic(AbstractSemilinearProblem):
     def residual(
         self, u: Field, xt: Tensor, coeffs: Mapping[str, Tensor] | None = None
     ) -> Tensor:
-        d = Partials(u, xt, ("x", "t"))
+        d = Partials(u, xt, ("x", "t"), orders={"x": 2, "t": 1})
         return d("t") + d.u * d("x") - self.coefficient("nu", coeffs) * d("xx")
 
     def initial_condition(self, x: Tensor) -> Tensor:

@@ -56,7 +56,7 @@ class Convection(AbstractProblem):
     def residual(
         self, u: Field, xt: Tensor, coeffs: Mapping[str, Tensor] | None = None
     ) -> Tensor:
-        d = Partials(u, xt, ("x", "t"))
+        d = Partials(u, xt, ("x", "t"), orders={"x": 1, "t": 1})
         return d("t") + self.coefficient("beta", coeffs) * d("x")
 
     def initial_condition(self, x: Tensor) -> Tensor:

@@ -78,7 +78,7 @@ class Heat(AbstractProblem):
     def residual(
         self, u: Field, xt: Tensor, coeffs: Mapping[str, Tensor] | None = None
     ) -> Tensor:
-        d = Partials(u, xt, ("x", "t"))
+        d = Partials(u, xt, ("x", "t"), orders={"x": 2, "t": 1})
         return d("t") - self.coefficient("nu", coeffs) * d("xx")
 
     def initial_condition(self, x: Tensor) -> Tensor:

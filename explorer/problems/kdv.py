@@ -85,7 +85,7 @@ class KdV(AbstractSemilinearProblem):
     def residual(
         self, u: Field, xt: Tensor, coeffs: Mapping[str, Tensor] | None = None
     ) -> Tensor:
-        d = Partials(u, xt, ("x", "t"))
+        d = Partials(u, xt, ("x", "t"), orders={"x": 3, "t": 1})
         return d("t") + d.u * d("x") + self.coefficient("delta", coeffs) * d("xxx")
 
     def initial_condition(self, x: Tensor) -> Tensor:

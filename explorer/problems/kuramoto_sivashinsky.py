@@ -76,7 +76,7 @@ class KuramotoSivashinsky(AbstractSemilinearProblem):
     def residual(
         self, u: Field, xt: Tensor, coeffs: Mapping[str, Tensor] | None = None
     ) -> Tensor:
-        d = Partials(u, xt, ("x", "t"))
+        d = Partials(u, xt, ("x", "t"), orders={"x": 4, "t": 1})
         alpha = self.coefficient("alpha", coeffs)
         beta = self.coefficient("beta", coeffs)
         gamma = self.coefficient("gamma", coeffs)

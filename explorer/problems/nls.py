@@ -84,7 +84,7 @@ class NonlinearSchrodinger(AbstractSemilinearProblem):
     def residual(
         self, u: Field, xt: Tensor, coeffs: Mapping[str, Tensor] | None = None
     ) -> Tensor:
-        d = Partials(u, xt, ("x", "t"))
+        d = Partials(u, xt, ("x", "t"), orders={"x": 2, "t": 1})
         h, ht, hxx = d.u, d("t"), d("xx")
         re, im = h[..., 0], h[..., 1]
         mod2 = re**2 + im**2

@@ -60,7 +60,7 @@ class Poisson1D(AbstractProblem):
     def residual(
         self, u: Field, xt: Tensor, coeffs: Mapping[str, Tensor] | None = None
     ) -> Tensor:
-        d = Partials(u, xt, ("x",))
+        d = Partials(u, xt, ("x",), orders={"x": 2})
         return -d("xx") - self.rhs(xt)
 
     def boundary_condition(self, xt: Tensor) -> Tensor:

@@ -91,7 +91,7 @@ class Poisson2D(AbstractProblem):
     def residual(
         self, u: Field, xt: Tensor, coeffs: Mapping[str, Tensor] | None = None
     ) -> Tensor:
-        d = Partials(u, xt, ("x", "y"))
+        d = Partials(u, xt, ("x", "y"), orders={"x": 2, "y": 2})
         return -(d("xx") + d("yy")) - self.rhs(xt)
 
     def boundary_condition(self, xt: Tensor) -> Tensor:

@@ -70,7 +70,7 @@ class Reaction(AbstractProblem):
     def residual(
         self, u: Field, xt: Tensor, coeffs: Mapping[str, Tensor] | None = None
     ) -> Tensor:
-        d = Partials(u, xt, ("x", "t"))
+        d = Partials(u, xt, ("x", "t"), orders={"t": 1})
         return d("t") - self.coefficient("rho", coeffs) * d.u * (1 - d.u)
 
     def initial_condition(self, x: Tensor) -> Tensor:

@@ -85,7 +85,7 @@ class ReactionDiffusion(AbstractSemilinearProblem):
     def residual(
         self, u: Field, xt: Tensor, coeffs: Mapping[str, Tensor] | None = None
     ) -> Tensor:
-        d = Partials(u, xt, ("x", "t"))
+        d = Partials(u, xt, ("x", "t"), orders={"x": 2, "t": 1})
         rho = self.coefficient("rho", coeffs)
         return d("t") - self.coefficient("nu", coeffs) * d("xx") - rho * d.u * (1 - d.u)
 

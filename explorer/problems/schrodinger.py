@@ -179,7 +179,7 @@ class Schrodinger1D(AbstractProblem):
                 f"{self.name}: the residual needs the eigenvalue as coeffs['energy'] "
                 "(a scalar tensor, trainable in a PINN); allowed: coeffs={'energy': E}"
             )
-        d = Partials(u, xt, ("x",))
+        d = Partials(u, xt, ("x",), orders={"x": 2})
         return -d("xx") + (self.potential_energy(xt[..., 0]) - coeffs["energy"]) * d.u
 
     def boundary_condition(self, xt: Tensor) -> Tensor:

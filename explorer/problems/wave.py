@@ -73,7 +73,7 @@ class Wave(AbstractProblem):
     def residual(
         self, u: Field, xt: Tensor, coeffs: Mapping[str, Tensor] | None = None
     ) -> Tensor:
-        d = Partials(u, xt, ("x", "t"))
+        d = Partials(u, xt, ("x", "t"), orders={"x": 2, "t": 2})
         return d("tt") - self.coefficient("c", coeffs) ** 2 * d("xx")
 
     def initial_condition(self, x: Tensor) -> Tensor:

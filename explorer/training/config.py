@@ -1,0 +1,109 @@
+"""Optimiser settings: one frozen, validated dataclass (the knobs that matter)."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Literal, final, get_args
+
+__all__ = ["OptimConfig", "OptimizerName", "ScheduleName"]
+
+OptimizerName = Literal["adam", "adamw", "lbfgs", "adam+lbfgs"]
+ScheduleName = Literal["constant", "exponential", "cosine", "step"]
+
+
+def _choice(name: str, value: object, literal: object) -> None:
+    allowed = get_args(literal)
+    if value not in allowed:
+        raise ValueError(
+            f"OptimConfig.{name} = {value!r} is not allowed; "
+            f"allowed: {', '.join(repr(a) for a in allowed)}"
+        )
+
+
+def _real(name: str, value: object, lo: float, hi: float, *, open_lo: bool) -> None:
+    ok = (
+        isinstance(value, (int, float))
+        and not isinstance(value, bool)
+        and math.isfinite(value)
+        and (lo < value if open_lo else lo <= value)
+        and value <= hi
+    )
+    if not ok:
+        lower = f"above {lo:g}" if open_lo else f"from {lo:g}"
+        raise ValueError(
+            f"OptimConfig.{name} = {value!r} is out of range; "
+            f"allowed: a number {lower} up to {hi:g}"
+        )
+
+
+def _integer(name: str, value: object, lo: int, hi: int) -> None:
+    if not (
+        isinstance(value, int) and not isinstance(value, bool) and lo <= value <= hi
+    ):
+        raise ValueError(
+            f"OptimConfig.{name} = {value!r} is out of range; "
+            f"allowed: an integer from {lo} to {hi}"
+        )
+
+
+@final
+@dataclass(frozen=True)
+class OptimConfig:
+    """How the parameters are optimised: Adam(W), L-BFGS, or Adam then L-BFGS.
+
+    Attributes:
+        optimizer: ``"adam+lbfgs"`` runs Adam for ``switch_step`` steps, then L-BFGS
+            (the usual PINN recipe: Adam finds the basin, L-BFGS polishes).
+        lr: Adam/AdamW learning rate at step 0 (1e-6 to 1).
+        schedule: learning-rate schedule of the Adam phase (L-BFGS has none), with
+            k the step and D = ``decay_steps``:
+            ``"constant"``;
+            ``"exponential"``: lr·rateᵏᐟᴰ, continuous (smooth, not staircase);
+            ``"step"``: lr·rate^⌊k/D⌋, staircase;
+            ``"cosine"``: lr·½(1 + cos πk/T), reaching 0 at k = T, with T the total
+            steps (or the Adam phase, ``min(switch_step, total)``, for
+            ``"adam+lbfgs"``).
+        decay_rate: factor per ``decay_steps`` for ``"exponential"`` and ``"step"``
+            (above 0 up to 1).
+        decay_steps: steps per factor ``decay_rate`` (1 to 10⁷).
+        weight_decay: AdamW's decoupled weight decay (0 to 1); other optimisers
+            ignore it.
+        switch_step: the step at which ``"adam+lbfgs"`` switches to L-BFGS (1 to 10⁷).
+        lbfgs_lr: L-BFGS step scale; the strong-Wolfe line search starts from it
+            (above 0 up to 10; 1 is the natural quasi-Newton step).
+        lbfgs_max_iter: L-BFGS inner iterations per outer step (1 to 10000); the
+            closure evaluations of a step are capped at 1.25× this (torch's
+            ``max_eval`` default), which can end a step first.
+        lbfgs_history: stored curvature pairs (1 to 1000).
+        tolerance_grad: L-BFGS stops when max|∇L| ≤ this (0 to 1).
+        tolerance_change: L-BFGS stops when the loss change, the step or the
+            directional derivative falls below this (0 to 1).
+    """
+
+    optimizer: OptimizerName = "adam"
+    lr: float = 1e-3
+    schedule: ScheduleName = "constant"
+    decay_rate: float = 0.9
+    decay_steps: int = 1000
+    weight_decay: float = 1e-2
+    switch_step: int = 1000
+    lbfgs_lr: float = 1.0
+    lbfgs_max_iter: int = 20
+    lbfgs_history: int = 50
+    tolerance_grad: float = 1e-9
+    tolerance_change: float = 1e-12
+
+    def __post_init__(self) -> None:
+        _choice("optimizer", self.optimizer, OptimizerName)
+        _choice("schedule", self.schedule, ScheduleName)
+        _real("lr", self.lr, 1e-6, 1.0, open_lo=False)
+        _real("decay_rate", self.decay_rate, 0.0, 1.0, open_lo=True)
+        _integer("decay_steps", self.decay_steps, 1, 10**7)
+        _real("weight_decay", self.weight_decay, 0.0, 1.0, open_lo=False)
+        _integer("switch_step", self.switch_step, 1, 10**7)
+        _real("lbfgs_lr", self.lbfgs_lr, 0.0, 10.0, open_lo=True)
+        _integer("lbfgs_max_iter", self.lbfgs_max_iter, 1, 10_000)
+        _integer("lbfgs_history", self.lbfgs_history, 1, 1000)
+        _real("tolerance_grad", self.tolerance_grad, 0.0, 1.0, open_lo=False)
+        _real("tolerance_change", self.tolerance_change, 0.0, 1.0, open_lo=False)

@@ -1,0 +1,137 @@
+"""What a PINN training run does, besides the optimiser: points, weights, snapshots."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal, final
+
+from explorer.data import SamplerConfig
+
+__all__ = ["AdaptiveConfig", "CurriculumConfig", "TrainConfig", "WeightingConfig"]
+
+
+def _check(name: str, value: float, lo: float, hi: float) -> None:
+    if isinstance(value, bool) or not lo <= value <= hi:
+        raise ValueError(
+            f"{name} = {value!r} is out of range; allowed: {lo:g} to {hi:g}"
+        )
+
+
+@final
+@dataclass(frozen=True)
+class AdaptiveConfig:
+    """Residual-based point refinement (Wu et al. 2023).
+
+    Attributes:
+        method: ``"rar"`` adds the highest-residual candidates (greedy RAR-G);
+            ``"rad"`` redraws all interior points with p ∝ |r|ᵏ/⟨|r|ᵏ⟩ + c.
+        every: refine every this many steps.
+        n_add: RAR points added per refinement.
+        n_candidates: candidates scored per refinement.
+        k, c: RAD's exponent and floor.
+    """
+
+    method: Literal["none", "rar", "rad"] = "none"
+    every: int = 500
+    n_add: int = 100
+    n_candidates: int = 10000
+    k: float = 1.0
+    c: float = 1.0
+
+    def __post_init__(self) -> None:
+        if self.method not in ("none", "rar", "rad"):
+            raise ValueError(
+                f"adaptive method = {self.method!r} is unknown; allowed: none, rar, rad"
+            )
+        _check("adaptive every", self.every, 1, 10**7)
+        _check("adaptive n_add", self.n_add, 1, 10**6)
+        _check("adaptive n_candidates", self.n_candidates, 16, 10**7)
+        _check("adaptive k", self.k, 0.0, 10.0)
+        _check("adaptive c", self.c, 0.0, 100.0)
+
+
+@final
+@dataclass(frozen=True)
+class WeightingConfig:
+    """Loss-term weights.
+
+    Attributes:
+        method: ``"fixed"`` uses ``initial``; ``"gradnorm"`` sets λᵢ = Σⱼ‖∇Lⱼ‖ / ‖∇Lᵢ‖
+            (learning-rate annealing, Wang, Teng & Perdikaris 2021, in the norm form
+            of their later guide), so every weighted term pulls equally hard;
+            ``"ntk"`` sets λᵢ = Σⱼ tr Kⱼⱼ / tr Kᵢᵢ from the NTK block traces
+            (Wang, Yu & Perdikaris 2022).
+        initial: starting weights by term name; missing terms start at 1.
+        every: update every this many steps.
+        alpha: moving-average factor: λ ← (1 − α) λ + α λ̂.
+        ntk_points: points per term for the NTK trace estimate.
+    """
+
+    method: Literal["fixed", "gradnorm", "ntk"] = "fixed"
+    initial: tuple[tuple[str, float], ...] = ()
+    every: int = 100
+    alpha: float = 0.9
+    ntk_points: int = 64
+
+    def __post_init__(self) -> None:
+        if self.method not in ("fixed", "gradnorm", "ntk"):
+            raise ValueError(
+                f"weighting = {self.method!r} is unknown; allowed: fixed, gradnorm, ntk"
+            )
+        _check("weighting every", self.every, 1, 10**7)
+        _check("weighting alpha", self.alpha, 0.0, 1.0)
+        _check("weighting ntk_points", self.ntk_points, 1, 4096)
+        for name, w in self.initial:
+            _check(f"weight of {name!r}", w, 0.0, 1e8)
+
+
+@final
+@dataclass(frozen=True)
+class CurriculumConfig:
+    """Ramp one PDE parameter from ``start`` to its target (Krishnapriyan et al. 2021).
+
+    The parameter moves linearly over ``steps`` training steps, in ``stages`` equal
+    jumps; the problem's own value is the target.
+    """
+
+    parameter: str = ""
+    start: float = 0.0
+    steps: int = 1000
+    stages: int = 5
+
+    def __post_init__(self) -> None:
+        _check("curriculum steps", self.steps, 1, 10**7)
+        _check("curriculum stages", self.stages, 1, 1000)
+
+
+@final
+@dataclass(frozen=True)
+class TrainConfig:
+    """A PINN run apart from the network and the optimiser.
+
+    Attributes:
+        steps: optimiser steps.
+        sampler: collocation points and how often to redraw them.
+        adaptive: residual-based refinement.
+        weighting: loss-term weights.
+        causal_eps, causal_chunks: causal weighting (0 disables).
+        curriculum: parameter ramp ("" parameter disables).
+        snapshot_every: a snapshot (fields, errors) every this many steps.
+        eval_grid: evaluation grid sizes (default: the problem's default grid).
+    """
+
+    steps: int = 2000
+    sampler: SamplerConfig = field(default_factory=SamplerConfig)
+    adaptive: AdaptiveConfig = field(default_factory=AdaptiveConfig)
+    weighting: WeightingConfig = field(default_factory=WeightingConfig)
+    causal_eps: float = 0.0
+    causal_chunks: int = 16
+    curriculum: CurriculumConfig = field(default_factory=CurriculumConfig)
+    snapshot_every: int = 100
+    eval_grid: tuple[tuple[str, int], ...] = ()
+
+    def __post_init__(self) -> None:
+        _check("steps", self.steps, 0, 10**8)
+        _check("snapshot_every", self.snapshot_every, 1, 10**8)
+        _check("causal_eps", self.causal_eps, 0.0, 1e4)
+        _check("causal_chunks", self.causal_chunks, 2, 256)
