@@ -127,8 +127,10 @@ def field_curve(da: xr.DataArray, *, title: str = "", label: str = "") -> hv.Cur
 def eigenstates(ds: xr.Dataset, *, title: str = "") -> hv.Overlay:
     """Eigenstates ψₙ(x) drawn at their energies Eₙ, over the potential if present.
 
-    Each state is scaled to a fraction of the smallest energy gap so neighbours do not
-    overlap; the dashed line under each is its energy level.
+    Each state is scaled to a fraction of the mean level spacing (the smallest gap
+    would flatten every state when two levels nearly coincide, as the tunnelling
+    pairs of a double well do); the dashed line under each is its energy level. The
+    x-range is cut to where some state is non-negligible.
     """
     _bokeh()
     psi = ds["u"].transpose("state", ...)
@@ -136,9 +138,12 @@ def eigenstates(ds: xr.Dataset, *, title: str = "") -> hv.Overlay:
     x = psi[psi.dims[1]].values
     xdim = hv.Dimension(str(psi.dims[1]), label=str(psi.dims[1]))
     ydim = hv.Dimension("E", label="energy E, Eₙ + ψₙ(x)")
-    gaps = np.diff(np.sort(energy))
-    gap = float(gaps[gaps > 0].min()) if np.any(gaps > 0) else 1.0
+    spread = float(energy.max() - energy.min())
+    gap = spread / (energy.size - 1) if energy.size > 1 and spread > 0 else 1.0
     amp = float(np.nanmax(np.abs(psi.values))) or 1.0
+    alive = np.nonzero(np.abs(psi.values).max(axis=0) > 1e-3 * amp)[0]
+    pad = 0.1 * (x[alive[-1]] - x[alive[0]]) if alive.size else 0.0
+    xlim = (max(x[0], x[alive[0]] - pad), min(x[-1], x[alive[-1]] + pad))
     scale = 0.4 * gap / amp
     items: list[hv.Element] = []
     lo, hi = energy.min() - 0.6 * gap, energy.max() + 0.6 * gap
@@ -167,6 +172,7 @@ def eigenstates(ds: xr.Dataset, *, title: str = "") -> hv.Overlay:
         height=HEIGHT,
         title=title,
         ylim=(lo, hi),
+        xlim=xlim,
         legend_position="right",
         show_legend=True,
         tools=["hover"],
