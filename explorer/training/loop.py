@@ -156,13 +156,14 @@ class Trainer:
             box, self.config.sampler, generator=self.generator, **self._kw
         )
 
-    def _state(self) -> tuple[dict, dict]:
+    def _state(self) -> tuple[dict, dict, int]:
         params = {k: v.detach().clone() for k, v in self.pinn.state_dict().items()}
-        return params, copy.deepcopy(self.optimization.state_dict())
+        return params, copy.deepcopy(self.optimization.state_dict()), self.step
 
-    def _restore(self, state: tuple[dict, dict]) -> None:
+    def _restore(self, state: tuple[dict, dict, int]) -> None:
         self.pinn.load_state_dict(state[0])
         self.optimization.load_state_dict(state[1])
+        self.step = state[2]  # the counter names the restored state, not the lost one
 
     def _total(self, terms: dict[str, Tensor]) -> Tensor:
         return sum(self.weights.setdefault(k, 1.0) * v for k, v in terms.items())
@@ -189,6 +190,7 @@ class Trainer:
             bool(torch.isfinite(p).all()) for p in self.params
         )
         if not finite:
+            failed = self.step + 1
             self._restore(self._good)
             return TrainEvent(
                 self.step,
@@ -196,9 +198,9 @@ class Trainer:
                 dict(self.weights),
                 info,
                 message=(
-                    f"diverged at step {self.step + 1}: the loss became "
+                    f"diverged at step {failed}: the loss became "
                     f"{info.loss!r}; restored the last finite state (step "
-                    f"{max(self.step - 1, 0)}). Lower the learning rate or the "
+                    f"{self.step}). Lower the learning rate or the "
                     "loss weights."
                 ),
                 diverged=True,
