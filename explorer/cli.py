@@ -354,9 +354,14 @@ def _run(spec: Any, trainer: Any, history: Any, out: str, steps: int) -> int:
     save_run(out, spec, trainer, history)
     if history is not None:
         final = history.isel(step=-1)
+        fitted = "".join(
+            f"; fitted {k[5:]} = {final[k].item():.6g}"
+            for k in final
+            if k.startswith("coef_")
+        )
         print(
             f"wrote {out} (step {trainer.step}; loss {final.loss.item():.3g}; "
-            f"relative L2 {final.rel_l2.item():.3g})"
+            f"relative L2 {final.rel_l2.item():.3g}{fitted})"
         )
     return status
 

@@ -36,11 +36,14 @@ def test_train_then_resume_continues_exactly(tmp_path: Path) -> None:
     assert ha.attrs["run_spec"]
 
 
-def test_inverse_problem_from_the_command_line(tmp_path: Path) -> None:
+def test_inverse_problem_from_the_command_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
     out = tmp_path / "inv"
     argv = ["train", "--problem", "burgers", "--set", "nu=0.05", "--fit", "nu=0.02"]
     argv += ["--observations", "200", "--noise", "0.01", "--steps", "5", *TINY]
     assert main([*argv, "--out", str(out)]) == 0
+    assert "fitted nu = " in capsys.readouterr().out
     _, trainer, history = load_run(out)
     assert "coef_nu" in history
     assert trainer.loss.observations is not None
