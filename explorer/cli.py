@@ -29,14 +29,7 @@ def _build_parser() -> argparse.ArgumentParser:
 
     s = sub.add_parser("solve", help="write a problem's reference solution (netCDF)")
     s.add_argument("problem", help="problem name (see `explorer problems`)")
-    s.add_argument(
-        "--set",
-        dest="values",
-        action="append",
-        default=[],
-        metavar="NAME=VALUE",
-        help="set a problem parameter (repeatable)",
-    )
+    _add_set(s)
     s.add_argument("--nx", type=int, help="grid points in x")
     s.add_argument("--ny", type=int, help="grid points in y (2-D problems)")
     s.add_argument("--nt", type=int, help="time levels (evolution problems)")
@@ -56,9 +49,8 @@ def _build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _train_arguments(t: argparse.ArgumentParser) -> None:
-    t.add_argument("--problem", required=True, help="problem name")
-    t.add_argument(
+def _add_set(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
         "--set",
         dest="values",
         action="append",
@@ -66,6 +58,11 @@ def _train_arguments(t: argparse.ArgumentParser) -> None:
         metavar="NAME=VALUE",
         help="set a problem parameter (repeatable)",
     )
+
+
+def _train_arguments(t: argparse.ArgumentParser) -> None:
+    t.add_argument("--problem", required=True, help="problem name")
+    _add_set(t)
     t.add_argument("--out", required=True, metavar="DIR", help="run directory")
     t.add_argument("--steps", type=int, default=2000)
     t.add_argument("--seed", type=int, default=0)

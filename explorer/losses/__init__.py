@@ -1,7 +1,7 @@
 """Losses that bind a problem to a network: PINN terms (operator losses come later)."""
 
 from explorer.losses.pinn import CausalWeights, Observations, PINNLoss
-from explorer.losses.pinn_model import PINN, PINNOptions, build_pinn, coefficient_values
+from explorer.losses.pinn_model import PINN, PINNOptions, build_pinn
 
 __all__ = [
     "PINN",
@@ -10,5 +10,4 @@ __all__ = [
     "PINNLoss",
     "PINNOptions",
     "build_pinn",
-    "coefficient_values",
 ]

@@ -165,9 +165,3 @@ def _energy_guess(problem: AbstractProblem, guess: float | None) -> float:
     # The residual's potential term: −ψ″ + Vψ = Eψ; use ⟨V⟩ + (π/L)² as a start.
     probe = problem.residual(lambda z: torch.ones_like(z[:, 0]), x, {"energy": 0.0})
     return float(probe.detach().mean()) + (torch.pi / (hi - lo)) ** 2
-
-
-def coefficient_values(pinn: PINN) -> Mapping[str, float]:
-    """Current trainable coefficients as floats (for snapshots and reports)."""
-    coeffs = pinn.coefficients() or {}
-    return {k: float(v.detach()) for k, v in coeffs.items()}
