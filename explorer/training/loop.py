@@ -217,6 +217,7 @@ class Trainer:
 
     def _before_step(self) -> None:
         s, cfg = self.step, self.config
+        batch, weights, problem = self.batch, self.weights, self.loss.problem
         if cfg.curriculum.parameter:
             self._curriculum(s)
         if s and cfg.sampler.resample_every and s % cfg.sampler.resample_every == 0:
@@ -227,6 +228,12 @@ class Trainer:
         w = cfg.weighting
         if w.method != "fixed" and s % w.every == 0:
             self._reweight()
+        if s and (
+            self.batch is not batch
+            or self.weights != weights
+            or self.loss.problem is not problem
+        ):
+            self.optimization.objective_changed()
 
     def _curriculum(self, s: int) -> None:
         c = self.config.curriculum

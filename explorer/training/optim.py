@@ -254,6 +254,15 @@ class Optimization:
             return self.config.lbfgs_lr
         return float(self._adam.param_groups[0]["lr"])
 
+    def objective_changed(self) -> None:
+        """Forget L-BFGS's curvature pairs: they describe the old loss.
+
+        Call after the points or the term weights change; Adam's moments adapt on
+        their own and are kept.
+        """
+        if self._lbfgs is not None:
+            self._lbfgs.state.clear()
+
     def zero_grad(self) -> None:
         """Drop the parameters' gradients (set them to None), for the closure."""
         for p in self._params:

@@ -391,3 +391,23 @@ def test_restore_continues_bit_exactly(config: OptimConfig) -> None:
     assert straight[-1].loss < straight[0].loss  # the second half did train
     for a, b in zip(net.parameters(), net2.parameters()):
         assert torch.equal(a, b)
+
+
+def test_objective_change_clears_lbfgs_memory_only() -> None:
+    torch.manual_seed(0)
+    w = nn.Parameter(torch.randn(4, dtype=torch.float64))
+    opt = Optimization([w], OptimConfig(optimizer="adam+lbfgs", switch_step=2), 10)
+
+    def closure() -> Tensor:
+        opt.zero_grad()
+        loss = ((w - 1.0) ** 4).sum()
+        loss.backward()
+        return loss
+
+    for _ in range(3):
+        opt.step(closure)
+    assert opt.state_dict()["lbfgs"]["state"]
+    adam = opt.state_dict()["adam"]
+    opt.objective_changed()
+    assert not opt.state_dict()["lbfgs"]["state"]
+    assert opt.state_dict()["adam"] == adam
