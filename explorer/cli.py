@@ -305,8 +305,14 @@ def _train(args: argparse.Namespace) -> int:
 
     spec = _spec(args)
     out = Path(args.out)
-    # Refuse an unwritable --out before training, not after.
-    check_writable(out / "checkpoint.pt" if out.is_dir() else out, what="--out")
+    if out.exists() and not out.is_dir():
+        raise ValueError(f"--out {args.out!r} is a file; allowed: a directory path")
+    # Refuse an unwritable --out before training, not after; missing parents are
+    # created when the run is saved.
+    ancestor = out
+    while not ancestor.exists():
+        ancestor = ancestor.parent
+    check_writable(ancestor / "checkpoint.pt", what="--out")
     return _run(spec, build_trainer(spec), None, args.out, spec.train.steps)
 
 

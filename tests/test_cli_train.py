@@ -79,3 +79,16 @@ def test_resume_of_a_missing_or_foreign_directory(
     (tmp_path / "checkpoint.pt").write_text("not a checkpoint")
     assert main(["resume", str(tmp_path), "--steps", "1"]) == 2
     assert "checkpoint" in capsys.readouterr().err
+
+
+def test_out_may_be_nested_but_not_a_file(
+    tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
+    nested = tmp_path / "runs" / "heat"
+    argv = ["train", "--problem", "heat", "--steps", "2", *TINY]
+    assert main([*argv, "--out", str(nested)]) == 0
+    assert (nested / "checkpoint.pt").is_file()
+    afile = tmp_path / "afile"
+    afile.write_text("")
+    assert main([*argv, "--out", str(afile)]) == 2
+    assert "is a file" in capsys.readouterr().err
