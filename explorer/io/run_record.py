@@ -31,7 +31,9 @@ def save_run(
     """Write the trainer's state and the history into ``directory`` (created)."""
     root = Path(directory)
     if root.exists() and not root.is_dir():
-        raise ValueError(f"--out {str(root)!r} is a file; allowed: a directory path")
+        raise ValueError(
+            f"run directory {str(root)!r} is a file; allowed: a directory path"
+        )
     root.mkdir(parents=True, exist_ok=True)
     state = trainer.state_dict()
     save_checkpoint(

@@ -24,6 +24,7 @@ from typing import final
 import torch
 from torch import Tensor
 
+from explorer._validate import check_range
 from explorer.autodiff import Partials
 from explorer.data import Collocation
 from explorer.losses.pinn_model import PINN
@@ -50,12 +51,8 @@ class CausalWeights:
     chunks: int = 16
 
     def __post_init__(self) -> None:
-        if not 0.0 <= self.eps <= 1e4:
-            raise ValueError(f"causal eps = {self.eps!r} is invalid; allowed: 0 to 1e4")
-        if not 2 <= self.chunks <= 256:
-            raise ValueError(
-                f"causal chunks = {self.chunks!r} is invalid; allowed: 2 to 256"
-            )
+        check_range("causal eps", self.eps, 0.0, 1e4)
+        check_range("causal chunks", self.chunks, 2, 256)
 
 
 @dataclass

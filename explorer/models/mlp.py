@@ -21,6 +21,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from explorer._rng import seeded
+from explorer._validate import check_range
 from explorer.autodiff import Jet, jet_elementwise, jet_linear
 
 __all__ = ["MLP", "Activation", "MLPConfig"]
@@ -35,13 +36,6 @@ _ACTIVATIONS: dict[str, Callable[[Tensor], Tensor]] = {
     "silu": F.silu,
     "softplus": F.softplus,
 }
-
-
-def _check_range(name: str, value: float, lo: float, hi: float) -> None:
-    if not lo <= value <= hi:
-        raise ValueError(
-            f"MLPConfig.{name} = {value!r} is out of range; allowed: {lo:g} to {hi:g}"
-        )
 
 
 def _check_choice(name: str, value: object, literal: object) -> None:
@@ -141,9 +135,9 @@ class MLPConfig:
                     f"MLPConfig.{name} = {value!r} is not an integer; "
                     f"allowed: integers {lo} to {hi}"
                 )
-            _check_range(name, value, lo, hi)
-        _check_range("fourier_scale", self.fourier_scale, 0.1, 100.0)
-        _check_range("w0", self.w0, 1.0, 100.0)
+            check_range(f"MLPConfig.{name}", value, lo, hi)
+        check_range("MLPConfig.fourier_scale", self.fourier_scale, 0.1, 100.0)
+        check_range("MLPConfig.w0", self.w0, 1.0, 100.0)
         _check_choice("activation", self.activation, Activation)
         _check_choice("init", self.init, Init)
         _check_choice("dtype", self.dtype, DType)

@@ -181,6 +181,18 @@ class AbstractProblem(abc.ABC):
                 f"at x = {p:g}, but {why}; allowed: an expression vanishing there"
             )
 
+    def require_within(
+        self, name: str, lo: float, hi: float, x: Tensor, why: str
+    ) -> None:
+        """Refuse an expression parameter whose values at ``x`` leave [lo, hi]."""
+        v = self.field_expr(name)(x=x)
+        if not bool(((v >= lo) & (v <= hi)).all()):
+            raise ValueError(
+                f"{self.name}: parameter {name!r} = {getattr(self, name)!r} leaves "
+                f"[{lo:g}, {hi:g}] (range {float(v.min()):.3g}..{float(v.max()):.3g}), "
+                f"{why}; allowed: initial values in [{lo:g}, {hi:g}]"
+            )
+
     def coefficient(self, name: str, coeffs: Mapping[str, Tensor] | None) -> Any:
         """A PDE coefficient: the tensor in ``coeffs`` if given, else the value.
 

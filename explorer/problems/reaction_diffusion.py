@@ -71,13 +71,7 @@ class ReactionDiffusion(AbstractSemilinearProblem):
     def validate(self) -> None:
         super().validate()
         x = torch.linspace(0, 2 * math.pi, 512, dtype=torch.float64)
-        u0 = self.field_expr("u0")(x=x)
-        if not bool(((u0 >= 0) & (u0 <= 1)).all()):
-            raise ValueError(
-                f"{self.name}: parameter 'u0' = {self.u0!r} leaves [0, 1] "
-                f"(range {float(u0.min()):.3g}..{float(u0.max()):.3g}), where the "
-                "logistic term blows up; allowed: initial values in [0, 1]"
-            )
+        self.require_within("u0", 0.0, 1.0, x, "where the logistic term blows up")
 
     def domain(self) -> Box:
         return Box(("x", "t"), (0.0, 0.0), (2 * math.pi, self.t_final), frozenset("x"))

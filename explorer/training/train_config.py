@@ -5,16 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal, final
 
+from explorer._validate import check_range
 from explorer.data import SamplerConfig
 
 __all__ = ["AdaptiveConfig", "CurriculumConfig", "TrainConfig", "WeightingConfig"]
-
-
-def _check(name: str, value: float, lo: float, hi: float) -> None:
-    if isinstance(value, bool) or not lo <= value <= hi:
-        raise ValueError(
-            f"{name} = {value!r} is out of range; allowed: {lo:g} to {hi:g}"
-        )
 
 
 @final
@@ -43,11 +37,11 @@ class AdaptiveConfig:
             raise ValueError(
                 f"adaptive method = {self.method!r} is unknown; allowed: none, rar, rad"
             )
-        _check("adaptive every", self.every, 1, 10**7)
-        _check("adaptive n_add", self.n_add, 1, 10**6)
-        _check("adaptive n_candidates", self.n_candidates, 16, 10**7)
-        _check("adaptive k", self.k, 0.0, 10.0)
-        _check("adaptive c", self.c, 0.0, 100.0)
+        check_range("adaptive every", self.every, 1, 10**7)
+        check_range("adaptive n_add", self.n_add, 1, 10**6)
+        check_range("adaptive n_candidates", self.n_candidates, 16, 10**7)
+        check_range("adaptive k", self.k, 0.0, 10.0)
+        check_range("adaptive c", self.c, 0.0, 100.0)
 
 
 @final
@@ -78,11 +72,11 @@ class WeightingConfig:
             raise ValueError(
                 f"weighting = {self.method!r} is unknown; allowed: fixed, gradnorm, ntk"
             )
-        _check("weighting every", self.every, 1, 10**7)
-        _check("weighting alpha", self.alpha, 0.0, 1.0)
-        _check("weighting ntk_points", self.ntk_points, 1, 4096)
+        check_range("weighting every", self.every, 1, 10**7)
+        check_range("weighting alpha", self.alpha, 0.0, 1.0)
+        check_range("weighting ntk_points", self.ntk_points, 1, 4096)
         for name, w in self.initial:
-            _check(f"weight of {name!r}", w, 0.0, 1e8)
+            check_range(f"weight of {name!r}", w, 0.0, 1e8)
 
 
 @final
@@ -100,8 +94,8 @@ class CurriculumConfig:
     stages: int = 5
 
     def __post_init__(self) -> None:
-        _check("curriculum steps", self.steps, 1, 10**7)
-        _check("curriculum stages", self.stages, 1, 1000)
+        check_range("curriculum steps", self.steps, 1, 10**7)
+        check_range("curriculum stages", self.stages, 1, 1000)
 
 
 @final
@@ -131,7 +125,7 @@ class TrainConfig:
     eval_grid: tuple[tuple[str, int], ...] = ()
 
     def __post_init__(self) -> None:
-        _check("steps", self.steps, 0, 10**8)
-        _check("snapshot_every", self.snapshot_every, 1, 10**8)
-        _check("causal_eps", self.causal_eps, 0.0, 1e4)
-        _check("causal_chunks", self.causal_chunks, 2, 256)
+        check_range("steps", self.steps, 0, 10**8)
+        check_range("snapshot_every", self.snapshot_every, 1, 10**8)
+        check_range("causal_eps", self.causal_eps, 0.0, 1e4)
+        check_range("causal_chunks", self.causal_chunks, 2, 256)
