@@ -14,7 +14,8 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, fields, replace
-from typing import Literal, final, get_args
+from types import MappingProxyType
+from typing import ClassVar, Literal, final, get_args
 
 import torch
 from torch import Tensor
@@ -60,6 +61,16 @@ class SamplerConfig:
     n_boundary: int = 256
     resample_every: int = 0
 
+    #: Allowed [lo, hi] of the counts: checked here, read by the state layer.
+    BOUNDS: ClassVar[Mapping[str, tuple[int, int]]] = MappingProxyType(
+        {
+            "n_interior": (16, 200_000),
+            "n_initial": (0, 100_000),
+            "n_boundary": (0, 100_000),
+            "resample_every": (0, 1_000_000),
+        }
+    )
+
     def __post_init__(self) -> None:
         allowed = get_args(Method)
         if self.method not in allowed:
@@ -67,12 +78,7 @@ class SamplerConfig:
                 f"SamplerConfig.method = {self.method!r} is not allowed; "
                 f"allowed: {', '.join(allowed)}"
             )
-        for name, lo, hi in (
-            ("n_interior", 16, 200_000),
-            ("n_initial", 0, 100_000),
-            ("n_boundary", 0, 100_000),
-            ("resample_every", 0, 1_000_000),
-        ):
+        for name, (lo, hi) in self.BOUNDS.items():
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int):
                 raise ValueError(

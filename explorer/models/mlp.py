@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Literal, final, get_args
+from types import MappingProxyType
+from typing import ClassVar, Literal, final, get_args
 
 import torch
 import torch.nn.functional as F
@@ -121,14 +122,22 @@ class MLPConfig:
     w0: float = 10.0
     dtype: DType = "float32"
 
+    #: Allowed [lo, hi] of the numeric fields: checked here, read by the state layer.
+    BOUNDS: ClassVar[Mapping[str, tuple[float, float]]] = MappingProxyType(
+        {
+            "in_dim": (1, 64),
+            "out_dim": (1, 64),
+            "depth": (1, 10),
+            "width": (4, 512),
+            "fourier_features": (0, 256),
+            "fourier_scale": (0.1, 100.0),
+            "w0": (1.0, 100.0),
+        }
+    )
+
     def __post_init__(self) -> None:
-        for name, lo, hi in (
-            ("in_dim", 1, 64),
-            ("out_dim", 1, 64),
-            ("depth", 1, 10),
-            ("width", 4, 512),
-            ("fourier_features", 0, 256),
-        ):
+        for name in ("in_dim", "out_dim", "depth", "width", "fourier_features"):
+            lo, hi = self.BOUNDS[name]
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int):
                 raise ValueError(
@@ -136,8 +145,8 @@ class MLPConfig:
                     f"allowed: integers {lo} to {hi}"
                 )
             check_range(f"MLPConfig.{name}", value, lo, hi)
-        check_range("MLPConfig.fourier_scale", self.fourier_scale, 0.1, 100.0)
-        check_range("MLPConfig.w0", self.w0, 1.0, 100.0)
+        for name in ("fourier_scale", "w0"):
+            check_range(f"MLPConfig.{name}", getattr(self, name), *self.BOUNDS[name])
         _check_choice("activation", self.activation, Activation)
         _check_choice("init", self.init, Init)
         _check_choice("dtype", self.dtype, DType)

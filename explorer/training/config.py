@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Literal, final, get_args
+from types import MappingProxyType
+from typing import ClassVar, Literal, final, get_args
 
 __all__ = ["OptimConfig", "OptimizerName", "ScheduleName"]
 
@@ -94,16 +96,30 @@ class OptimConfig:
     tolerance_grad: float = 1e-9
     tolerance_change: float = 1e-12
 
+    #: Allowed [lo, hi] of the numeric fields (lo excluded for those in
+    #: ``OPEN_BELOW``): checked here, read by the state layer.
+    BOUNDS: ClassVar[Mapping[str, tuple[float, float]]] = MappingProxyType(
+        {
+            "lr": (1e-6, 1.0),
+            "decay_rate": (0.0, 1.0),
+            "decay_steps": (1, 10**7),
+            "weight_decay": (0.0, 1.0),
+            "switch_step": (1, 10**7),
+            "lbfgs_lr": (0.0, 10.0),
+            "lbfgs_max_iter": (1, 10_000),
+            "lbfgs_history": (1, 1000),
+            "tolerance_grad": (0.0, 1.0),
+            "tolerance_change": (0.0, 1.0),
+        }
+    )
+    OPEN_BELOW: ClassVar[frozenset[str]] = frozenset({"decay_rate", "lbfgs_lr"})
+
     def __post_init__(self) -> None:
         _choice("optimizer", self.optimizer, OptimizerName)
         _choice("schedule", self.schedule, ScheduleName)
-        _real("lr", self.lr, 1e-6, 1.0, open_lo=False)
-        _real("decay_rate", self.decay_rate, 0.0, 1.0, open_lo=True)
-        _integer("decay_steps", self.decay_steps, 1, 10**7)
-        _real("weight_decay", self.weight_decay, 0.0, 1.0, open_lo=False)
-        _integer("switch_step", self.switch_step, 1, 10**7)
-        _real("lbfgs_lr", self.lbfgs_lr, 0.0, 10.0, open_lo=True)
-        _integer("lbfgs_max_iter", self.lbfgs_max_iter, 1, 10_000)
-        _integer("lbfgs_history", self.lbfgs_history, 1, 1000)
-        _real("tolerance_grad", self.tolerance_grad, 0.0, 1.0, open_lo=False)
-        _real("tolerance_change", self.tolerance_change, 0.0, 1.0, open_lo=False)
+        for name, (lo, hi) in self.BOUNDS.items():
+            value = getattr(self, name)
+            if isinstance(lo, int) and isinstance(hi, int):
+                _integer(name, value, lo, hi)
+            else:
+                _real(name, value, lo, hi, open_lo=name in self.OPEN_BELOW)

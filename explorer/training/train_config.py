@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Literal, final
+from types import MappingProxyType
+from typing import ClassVar, Literal, final
 
 from explorer._validate import check_range
 from explorer.data import SamplerConfig
@@ -32,16 +34,24 @@ class AdaptiveConfig:
     k: float = 1.0
     c: float = 1.0
 
+    #: Allowed [lo, hi] of the numeric fields: checked here, read by the state layer.
+    BOUNDS: ClassVar[Mapping[str, tuple[float, float]]] = MappingProxyType(
+        {
+            "every": (1, 10**7),
+            "n_add": (1, 10**6),
+            "n_candidates": (16, 10**7),
+            "k": (0.0, 10.0),
+            "c": (0.0, 100.0),
+        }
+    )
+
     def __post_init__(self) -> None:
         if self.method not in ("none", "rar", "rad"):
             raise ValueError(
                 f"adaptive method = {self.method!r} is unknown; allowed: none, rar, rad"
             )
-        check_range("adaptive every", self.every, 1, 10**7)
-        check_range("adaptive n_add", self.n_add, 1, 10**6)
-        check_range("adaptive n_candidates", self.n_candidates, 16, 10**7)
-        check_range("adaptive k", self.k, 0.0, 10.0)
-        check_range("adaptive c", self.c, 0.0, 100.0)
+        for name, (lo, hi) in self.BOUNDS.items():
+            check_range(f"adaptive {name}", getattr(self, name), lo, hi)
 
 
 @final
@@ -67,14 +77,18 @@ class WeightingConfig:
     alpha: float = 0.9
     ntk_points: int = 64
 
+    #: Allowed [lo, hi] of the numeric fields: checked here, read by the state layer.
+    BOUNDS: ClassVar[Mapping[str, tuple[float, float]]] = MappingProxyType(
+        {"every": (1, 10**7), "alpha": (0.0, 1.0), "ntk_points": (1, 4096)}
+    )
+
     def __post_init__(self) -> None:
         if self.method not in ("fixed", "gradnorm", "ntk"):
             raise ValueError(
                 f"weighting = {self.method!r} is unknown; allowed: fixed, gradnorm, ntk"
             )
-        check_range("weighting every", self.every, 1, 10**7)
-        check_range("weighting alpha", self.alpha, 0.0, 1.0)
-        check_range("weighting ntk_points", self.ntk_points, 1, 4096)
+        for name, (lo, hi) in self.BOUNDS.items():
+            check_range(f"weighting {name}", getattr(self, name), lo, hi)
         for name, w in self.initial:
             check_range(f"weight of {name!r}", w, 0.0, 1e8)
 
@@ -93,9 +107,14 @@ class CurriculumConfig:
     steps: int = 1000
     stages: int = 5
 
+    #: Allowed [lo, hi] of the numeric fields: checked here, read by the state layer.
+    BOUNDS: ClassVar[Mapping[str, tuple[int, int]]] = MappingProxyType(
+        {"steps": (1, 10**7), "stages": (1, 1000)}
+    )
+
     def __post_init__(self) -> None:
-        check_range("curriculum steps", self.steps, 1, 10**7)
-        check_range("curriculum stages", self.stages, 1, 1000)
+        for name, (lo, hi) in self.BOUNDS.items():
+            check_range(f"curriculum {name}", getattr(self, name), lo, hi)
 
 
 @final
@@ -124,8 +143,16 @@ class TrainConfig:
     snapshot_every: int = 100
     eval_grid: tuple[tuple[str, int], ...] = ()
 
+    #: Allowed [lo, hi] of the numeric fields: checked here, read by the state layer.
+    BOUNDS: ClassVar[Mapping[str, tuple[float, float]]] = MappingProxyType(
+        {
+            "steps": (0, 10**8),
+            "snapshot_every": (1, 10**8),
+            "causal_eps": (0.0, 1e4),
+            "causal_chunks": (2, 256),
+        }
+    )
+
     def __post_init__(self) -> None:
-        check_range("steps", self.steps, 0, 10**8)
-        check_range("snapshot_every", self.snapshot_every, 1, 10**8)
-        check_range("causal_eps", self.causal_eps, 0.0, 1e4)
-        check_range("causal_chunks", self.causal_chunks, 2, 256)
+        for name, (lo, hi) in self.BOUNDS.items():
+            check_range(name, getattr(self, name), lo, hi)
