@@ -1,5 +1,21 @@
 """param controllers: the one bridge from knobs (widgets) to frozen configs."""
 
+from explorer.state.compare import COMPARISONS, CompareSession
+from explorer.state.model import ModelState
 from explorer.state.problem import Expression, ProblemState, reference_solution
+from explorer.state.run import RunStatus, TrainingRun
+from explorer.state.session import PINNSession
+from explorer.state.training import TrainingState
 
-__all__ = ["Expression", "ProblemState", "reference_solution"]
+__all__ = [
+    "COMPARISONS",
+    "CompareSession",
+    "Expression",
+    "ModelState",
+    "PINNSession",
+    "ProblemState",
+    "RunStatus",
+    "TrainingRun",
+    "TrainingState",
+    "reference_solution",
+]

@@ -1,0 +1,390 @@
+"""A training run in progress: one trainer, the thread that trains it, its history.
+
+:class:`TrainingRun` consumes :meth:`Trainer.run` events either in a daemon worker
+thread (:meth:`TrainingRun.start`) or in the calling thread
+(:meth:`TrainingRun.iterate`), and publishes what they say through thread-safe reads:
+:attr:`~TrainingRun.status`, :attr:`~TrainingRun.latest`,
+:attr:`~TrainingRun.history`. It never touches param objects, so no watcher ever runs
+in the worker thread; front ends poll a :class:`Version` counter instead.
+"""
+
+from __future__ import annotations
+
+import collections
+import contextlib
+import math
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, replace
+from typing import Literal
+
+import xarray as xr
+
+from explorer.training import RunControl, RunSpec, Trainer, TrainEvent, concat_history
+
+__all__ = ["MAX_SNAPSHOTS", "RunState", "RunStatus", "TrainingRun", "Version"]
+
+#: Snapshots kept per run; beyond it every other one is dropped (first and newest
+#: stay), so a long run with frequent snapshots cannot fill a 2 GB box. The default
+#: Burgers grid makes ~0.6 MB snapshots: 200 of them are ~120 MB.
+MAX_SNAPSHOTS = 200
+
+RunState = Literal[
+    "idle",  # built, no step taken yet
+    "running",
+    "paused",
+    "finished",  # reached its step target
+    "converged",  # L-BFGS stopped on a tolerance
+    "diverged",  # a non-finite loss: the last finite state was restored
+    "stopped",  # stop() or an interrupted headless run
+    "error",  # an exception in training; see RunStatus.error
+    "closed",  # the trainer was freed
+]
+
+_BUMP_SECONDS = 0.1  # progress-only updates bump the version at most this often
+_RATE_WINDOW = 2.0  # seconds of steps behind the steps-per-second figure
+
+
+@dataclass(frozen=True)
+class RunStatus:
+    """Where a run stands; ``str(status)`` is a one-line summary.
+
+    Attributes:
+        state: the run's lifecycle state (see :data:`RunState`).
+        step: steps taken so far.
+        steps: the step the current (or last) stretch of training runs to.
+        steps_per_second: recent training speed (0 when not running).
+        phase: the optimiser of the last step: ``"adam"``, ``"adamw"``, ``"lbfgs"``.
+        loss: the weighted total loss at the start of the last step.
+        rel_l2: relative L² error of the newest snapshot.
+        lbfgs_stop: why L-BFGS returned in its last step ("" before L-BFGS).
+        message: the divergence message, or a note about the last action.
+        error: the exception that ended the run ("" if none).
+    """
+
+    state: RunState = "idle"
+    step: int = 0
+    steps: int = 0
+    steps_per_second: float = 0.0
+    phase: str = ""
+    loss: float = math.nan
+    rel_l2: float = math.nan
+    lbfgs_stop: str = ""
+    message: str = ""
+    error: str = ""
+
+    def __str__(self) -> str:
+        parts = [self.state, f"step {self.step}/{self.steps}"]
+        if self.state == "running":
+            parts.append(f"{self.steps_per_second:.0f} steps/s")
+        if self.phase:
+            parts.append(self.phase)
+        if math.isfinite(self.loss):
+            parts.append(f"loss {self.loss:.3g}")
+        if math.isfinite(self.rel_l2):
+            parts.append(f"rel L2 {self.rel_l2:.3g}")
+        if self.lbfgs_stop:
+            parts.append(f"L-BFGS: {self.lbfgs_stop}")
+        text = " · ".join(parts)
+        for extra in (self.message, self.error):
+            if extra:
+                text += f" | {extra}"
+        return text
+
+
+class Version:
+    """A thread-safe, monotonically increasing counter of observable changes."""
+
+    def __init__(self) -> None:
+        self._value = 0
+        self._lock = threading.Lock()
+
+    def bump(self) -> int:
+        with self._lock:
+            self._value += 1
+            return self._value
+
+    @property
+    def value(self) -> int:
+        return self._value
+
+
+class _SteppingControl(RunControl):
+    """A RunControl that holds :attr:`busy` from each step's start to the next wait.
+
+    Only the worker calls :meth:`wait` and :meth:`finish`; another thread that
+    pauses the run and then takes :attr:`busy` sees the trainer between steps.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.busy = threading.Lock()
+        self._held = False
+
+    def wait(self) -> bool:
+        self.finish()
+        go = super().wait()
+        self.busy.acquire()
+        self._held = True
+        return go
+
+    def finish(self) -> None:
+        if self._held:
+            self._held = False
+            self.busy.release()
+
+
+class TrainingRun:
+    """One trainer and everything it produced; see the module docstring.
+
+    Args:
+        spec: the recipe the trainer was built from (kept for exports).
+        trainer: the trainer; only this object's thread steps it.
+        version: the counter to bump on every observable change.
+    """
+
+    def __init__(self, spec: RunSpec, trainer: Trainer, version: Version) -> None:
+        self.spec = spec
+        self.trainer: Trainer | None = trainer
+        self._version = version
+        self._lock = threading.RLock()
+        self._snapshots: list[xr.Dataset] = []
+        self._generation = 0  # bumped when thinning reorders the snapshot list
+        self._cache: tuple[int, int, xr.Dataset | None] = (0, 0, None)
+        self._status = RunStatus(step=trainer.step, steps=trainer.config.steps)
+        self._rate: collections.deque[tuple[float, int]] = collections.deque()
+        self._last_bump = 0.0
+        self._thread: threading.Thread | None = None
+        self._control: _SteppingControl | None = None
+        self._paused = False
+
+    # ---- reads (any thread) ----------------------------------------------------------
+    @property
+    def alive(self) -> bool:
+        """A worker thread exists (running or paused)."""
+        return self._thread is not None and self._thread.is_alive()
+
+    @property
+    def paused(self) -> bool:
+        return self.alive and self._paused
+
+    @property
+    def status(self) -> RunStatus:
+        with self._lock:
+            status = self._status
+        if self.paused and status.state == "running":
+            return replace(status, state="paused", steps_per_second=0.0)
+        return status
+
+    @property
+    def latest(self) -> xr.Dataset | None:
+        """The newest snapshot (a one-step Dataset), or None before the first."""
+        with self._lock:
+            return self._snapshots[-1] if self._snapshots else None
+
+    @property
+    def snapshots(self) -> int:
+        """How many snapshots the history holds."""
+        with self._lock:
+            return len(self._snapshots)
+
+    @property
+    def history(self) -> xr.Dataset | None:
+        """All snapshots along ``step`` (cached; treat as read-only), or None."""
+        with self._lock:
+            snaps, generation = list(self._snapshots), self._generation
+            cached_generation, done, cached = self._cache
+        if not snaps:
+            return None
+        if cached_generation != generation:
+            done, cached = 0, None
+        if done == len(snaps) and cached is not None:
+            return cached
+        # Concatenate only what arrived since the cached history.
+        history = concat_history(
+            ([cached] if cached is not None else []) + snaps[done:]
+        )
+        with self._lock:
+            if generation == self._generation and len(snaps) > self._cache[1]:
+                self._cache = (generation, len(snaps), history)
+        return history
+
+    # ---- control (caller's thread) ---------------------------------------------------
+    def start(self, steps: int | None = None, *, single: bool = False) -> None:
+        """Train in a daemon thread for ``steps`` more steps (None: to the target).
+
+        With ``single`` the thread takes one step and then waits, paused.
+        """
+        if self.trainer is None:
+            raise RuntimeError("this run is closed; build a new one")
+        if self.alive:
+            raise RuntimeError("this run already has a worker thread")
+        control = _SteppingControl()
+        if single:
+            control.pause()
+            control.step_once()
+        self._paused = single
+        self._control = control
+        self._thread = threading.Thread(
+            target=self._work, args=(steps, control), name="pinn-train", daemon=True
+        )
+        self._thread.start()
+
+    def resume(self) -> None:
+        if self._control is not None and self.alive:
+            self._paused = False
+            self._control.resume()
+            self._touch()
+
+    def pause(self) -> None:
+        if self._control is not None and self.alive:
+            self._paused = True
+            self._control.pause()
+            self._touch()
+
+    def step_once(self) -> None:
+        """Let the worker take one more step, then pause."""
+        if self._control is not None and self.alive:
+            self._paused = True
+            self._control.step_once()
+            self._touch()
+
+    def stop(self, timeout: float = 30.0) -> bool:
+        """End the worker thread (after its step in flight); True when it ended."""
+        thread, control = self._thread, self._control
+        if control is not None:
+            control.stop()
+        if thread is not None and thread is not threading.current_thread():
+            thread.join(timeout)
+        self._paused = False
+        return not self.alive
+
+    def close(self) -> None:
+        """Stop and free the trainer; the history stays readable."""
+        self.stop()
+        self.trainer = None
+        self._set(state="closed", steps_per_second=0.0)
+
+    @contextlib.contextmanager
+    def between_steps(self) -> Iterator[Trainer]:
+        """Hold the worker between two steps (pausing it meanwhile); yield the trainer.
+
+        Use it to read or save the trainer from another thread.
+        """
+        if self.trainer is None:
+            raise RuntimeError("this run is closed; there is no trainer to read")
+        control = self._control if self.alive else None
+        if control is None:
+            yield self.trainer
+            return
+        was_paused = self._paused
+        self.pause()
+        try:
+            with control.busy:
+                yield self.trainer
+        finally:
+            if not was_paused:
+                self.resume()
+
+    # ---- training --------------------------------------------------------------------
+    def _work(self, steps: int | None, control: _SteppingControl) -> None:
+        for _ in self.iterate(steps, control=control):
+            pass
+
+    def iterate(
+        self,
+        steps: int | None = None,
+        *,
+        control: RunControl | None = None,
+        reraise: bool = False,
+    ) -> Iterator[TrainEvent]:
+        """Train in the calling thread, recording every event, and yield the events.
+
+        Args:
+            steps: steps to take (None: up to the config's step target).
+            control: pauses and stops the run from another thread.
+            reraise: re-raise an exception from training after recording it in
+                the status (the worker thread records it only).
+        """
+        trainer = self.trainer
+        if trainer is None:
+            raise RuntimeError("this run is closed; build a new one")
+        target = trainer.config.steps if steps is None else trainer.step + steps
+        with self._lock:
+            self._rate.clear()
+        self._set(state="running", steps=target, message="", error="")
+        state: RunState = "stopped"
+        error = ""
+        last = None
+        try:
+            for event in trainer.run(steps, control=control):
+                self._record(event)
+                last = event
+                yield event
+            state = _outcome(last, trainer.step, target)
+        except Exception as err:
+            state, error = "error", f"{type(err).__name__}: {err}"
+            if reraise:
+                raise
+        finally:
+            if isinstance(control, _SteppingControl):
+                control.finish()
+            self._set(state=state, error=error, steps_per_second=0.0)
+
+    def _record(self, event: TrainEvent) -> None:
+        now = time.monotonic()
+        with self._lock:
+            rate = self._rate
+            rate.append((now, event.step))
+            while rate and now - rate[0][0] > _RATE_WINDOW:
+                rate.popleft()
+            changes: dict = {"step": event.step, "phase": event.info.phase}
+            if len(rate) > 1 and rate[-1][0] > rate[0][0]:
+                changes["steps_per_second"] = (rate[-1][1] - rate[0][1]) / (
+                    rate[-1][0] - rate[0][0]
+                )
+            if not event.diverged:
+                changes["loss"] = event.info.loss
+            if event.info.stop_reason:
+                changes["lbfgs_stop"] = event.info.stop_reason
+            if event.diverged and event.message:
+                changes["message"] = event.message
+            if event.snapshot is not None:
+                self._add_snapshot(event.snapshot)
+                changes["rel_l2"] = float(event.snapshot["rel_l2"].values[0])
+            self._status = replace(self._status, **changes)
+            due = now - self._last_bump >= _BUMP_SECONDS
+            if due or event.snapshot is not None or event.diverged:
+                self._last_bump = now
+                self._version.bump()
+
+    def _add_snapshot(self, snap: xr.Dataset) -> None:
+        self._snapshots.append(snap)
+        if len(self._snapshots) > MAX_SNAPSHOTS:
+            # Odd length after the append, so [::2] keeps the first and the newest.
+            self._snapshots = self._snapshots[::2]
+            self._generation += 1
+
+    def note(self, message: str) -> None:
+        """Put ``message`` in the status (e.g. why an action did nothing)."""
+        self._set(message=message)
+
+    def _set(self, **changes: object) -> None:
+        with self._lock:
+            self._status = replace(self._status, **changes)
+        self._version.bump()
+
+    def _touch(self) -> None:
+        self._version.bump()
+
+
+def _outcome(last: TrainEvent | None, step: int, target: int) -> RunState:
+    """How a stretch of training that ended without an exception ended."""
+    if last is not None and last.diverged:
+        return "diverged"
+    if last is not None and last.info.converged:
+        return "converged"
+    if step >= target:
+        return "finished"
+    return "stopped"
