@@ -90,6 +90,13 @@ def _train_arguments(t: argparse.ArgumentParser) -> None:
         help="noisy samples of the reference used as data",
     )
     g.add_argument("--noise", type=float, default=0.0, help="relative noise level")
+    g.add_argument(
+        "--state",
+        type=int,
+        default=0,
+        help="eigenproblems: which state to learn (0 ground; k > 0 deflates the "
+        "reference's k lower states)",
+    )
     o = t.add_argument_group("optimiser")
     o.add_argument("--optimizer", default="adam", help="adam, adamw, lbfgs, adam+lbfgs")
     o.add_argument("--lr", type=float, default=1e-3)
@@ -287,6 +294,7 @@ def _spec(args: argparse.Namespace) -> Any:
         seed=args.seed,
         observations=args.observations,
         noise=args.noise,
+        state=args.state,
     )
 
 

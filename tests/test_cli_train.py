@@ -49,6 +49,16 @@ def test_inverse_problem_from_the_command_line(
     assert trainer.loss.observations is not None
 
 
+def test_excited_state_run_resumes(tmp_path: Path) -> None:
+    out = tmp_path / "excited"
+    argv = ["train", "--problem", "schrodinger", "--set", "n_states=2", "--state"]
+    assert main([*argv, "1", "--steps", "5", *TINY, "--out", str(out)]) == 0
+    assert main(["resume", str(out), "--steps", "5"]) == 0
+    _, trainer, history = load_run(out)
+    assert trainer.pinn.state == 1
+    assert history.step.values[-1] == 10
+
+
 @pytest.mark.parametrize(
     ("argv", "message"),
     [
@@ -59,6 +69,11 @@ def test_inverse_problem_from_the_command_line(
         (["--problem", "heat", "--optimizer", "sgd"], "optimizer"),
         (["--problem", "heat", "--width", "1"], "width"),
         (["--problem", "heat", "--adaptive", "magic"], "adaptive"),
+        (["--problem", "heat", "--state", "1"], "heat is not an eigenproblem"),
+        (
+            ["--problem", "schrodinger", "--set", "n_states=2", "--state", "3"],
+            "state = 3 cannot be deflated",
+        ),
     ],
 )
 def test_bad_training_input_is_one_clear_line(

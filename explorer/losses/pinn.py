@@ -11,13 +11,13 @@ Terms (each present only where it applies):
 - ``periodic``: u and uₓ equal on opposite faces (unless the net is embedded
   periodically).
 - ``data``: u − u_data at observed points (inverse problems).
-- ``norm``: (∫ψ² − 1)² for eigenproblems, so ψ = 0 is not a solution.
-- ``orthogonality``: Σⱼ (∫ψ ψⱼ)² against lower states ψⱼ (excited states).
+- ``norm``: (∫ψ² − 1)² for eigenproblems, so ψ = 0 is not a solution. Excited
+  states stay orthogonal to the lower ones by construction (the PINN's deflation),
+  not by a penalty.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import final
 
@@ -64,14 +64,12 @@ class PINNLoss:
         pinn: the network (with its trainable coefficients).
         causal: causal weighting of the residual for evolution problems.
         observations: data for inverse problems.
-        lower_states: callables ψⱼ(x) to stay orthogonal to (excited eigenstates).
     """
 
     problem: AbstractProblem
     pinn: PINN
     causal: CausalWeights = field(default_factory=CausalWeights)
     observations: Observations | None = None
-    lower_states: Sequence[Callable[[Tensor], Tensor]] = ()
     last_causal_weights: Tensor | None = field(default=None, init=False)
 
     def __post_init__(self) -> None:
@@ -98,7 +96,7 @@ class PINNLoss:
     def pointwise(self, batch: Collocation) -> dict[str, Tensor]:
         """Each term's errors, ``(n,)`` or ``(n, c)``: the term is their mean square.
 
-        Global terms (``norm``, ``orthogonality``) are one-element tensors. The NTK
+        The global ``norm`` term is a one-element tensor. The NTK
         weighting differentiates these per point.
         """
         p, out = self.problem, {}
@@ -128,12 +126,6 @@ class PINNLoss:
         if p.kind == "eigen":
             psi = self.pinn(batch.interior)
             out["norm"] = (self._volume * psi.square().mean() - 1.0).reshape(1)
-            overlaps = [
-                self._volume * (psi * phi(batch.interior)).mean()
-                for phi in self.lower_states
-            ]
-            if overlaps:
-                out["orthogonality"] = torch.stack(overlaps)
         return out
 
     def _causal(self, squares: Tensor, points: Tensor) -> Tensor:

@@ -14,6 +14,7 @@ import torch
 from torch import Tensor, nn
 
 from explorer.autodiff import Jet, JetField
+from explorer.losses.deflation import Deflation
 from explorer.models import (
     MLP,
     ConstrainedModel,
@@ -40,7 +41,7 @@ class PINNOptions:
             periodic; otherwise a penalty matches u and uₓ on opposite faces.
         trainable: coefficients fitted during training (inverse problems), with their
             initial guesses, e.g. ``(("nu", 0.05),)``; always includes the energy of
-            eigenproblems.
+            eigenproblems (an ``("energy", E0)`` entry sets its starting guess).
         positive: trainable names kept positive through a log parameterisation.
     """
 
@@ -60,20 +61,33 @@ class PINN(nn.Module, JetField):
         scalars: TrainableScalars | None,
         components: int,
         built_in: frozenset[str] = frozenset(),
+        deflation: Deflation | None = None,
     ) -> None:
         super().__init__()
         self.field = field
         self.scalars = scalars
         self.components = components
         self.built_in = built_in  # conditions met by construction: bc, ic, periodic
+        self.deflation = deflation  # lower eigenstates projected out (excited states)
+
+    @property
+    def state(self) -> int:
+        """Which eigenstate this network learns: the number of deflated states."""
+        return 0 if self.deflation is None else self.deflation.energies.shape[0]
 
     def forward(self, xt: Tensor) -> Tensor:
         u = self.field(xt)
-        return u[..., 0] if self.components == 1 else u
+        u = u[..., 0] if self.components == 1 else u
+        if self.deflation is not None:
+            u = self.deflation.apply(self.field, xt, u)
+        return u
 
     def jet(self, xt: Tensor, orders: Mapping[int, int]) -> Jet:
         jet = self.field.jet(xt, orders)
-        return jet.map(lambda t: t[..., 0]) if self.components == 1 else jet
+        jet = jet.map(lambda t: t[..., 0]) if self.components == 1 else jet
+        if self.deflation is not None:
+            jet = self.deflation.apply_jet(self.field, xt, jet)
+        return jet
 
     def coefficients(self) -> dict[str, Tensor] | None:
         """Trainable coefficients to pass to ``problem.residual`` (None if none)."""
@@ -87,6 +101,7 @@ def build_pinn(
     *,
     seed: int,
     energy_guess: float | None = None,
+    deflation: Deflation | None = None,
 ) -> PINN:
     """Build the PINN for ``problem``: ``net``'s in/out sizes are set from the problem.
 
@@ -96,7 +111,11 @@ def build_pinn(
         options: constraints and trainable coefficients.
         seed: initialisation seed.
         energy_guess: initial energy for eigenproblems (default: the potential's mean
-            over the domain plus the lowest box mode, a rough but positive guess).
+            over the domain plus the lowest box mode, a rough but positive guess;
+            with deflation, the highest deflated level plus the gap between the
+            box's modes k and k + 1).
+        deflation: lower eigenstates to project out, to learn an excited state
+            (see :class:`~explorer.losses.deflation.Deflation`).
     """
     box = problem.domain()
     names = box.names
@@ -140,27 +159,40 @@ def build_pinn(
     )
     initial = dict(options.trainable)
     specs = {s.name for s in problem.parameters()}
+    if problem.kind == "eigen":
+        specs.add("energy")  # its entry is the starting guess
     for name in initial:
         if name not in specs:
             raise ValueError(
                 f"trainable coefficient {name!r} is not a parameter of {problem.name}; "
                 f"allowed: {', '.join(sorted(specs))}"
             )
+    if deflation is not None and problem.kind != "eigen":
+        raise ValueError(
+            f"deflation applies to eigenproblems; {problem.name} is a "
+            f"{problem.kind} problem"
+        )
     if problem.kind == "eigen":
-        initial.setdefault("energy", _energy_guess(problem, energy_guess))
+        initial.setdefault("energy", _energy_guess(problem, energy_guess, deflation))
     scalars = None
     if initial:
         scalars = TrainableScalars(
             initial, positive=options.positive, dtype=config.torch_dtype
         )
-    return PINN(field, scalars, problem.components, frozenset(built_in))
+    return PINN(field, scalars, problem.components, frozenset(built_in), deflation)
 
 
-def _energy_guess(problem: AbstractProblem, guess: float | None) -> float:
+def _energy_guess(
+    problem: AbstractProblem, guess: float | None, deflation: Deflation | None
+) -> float:
     if guess is not None:
         return float(guess)
     box = problem.domain()
     lo, hi = box.bounds("x")
+    if deflation is not None:  # E_{k-1} + (2k + 1)(π/L)²: exact for the box
+        k = deflation.energies.shape[0]
+        top = float(deflation.energies[-1])
+        return top + (2 * k + 1) * (torch.pi / (hi - lo)) ** 2
     x = torch.linspace(lo, hi, 257, dtype=torch.float64)[:, None]
     # The residual's potential term: −ψ″ + Vψ = Eψ; use ⟨V⟩ + (π/L)² as a start.
     probe = problem.residual(lambda z: torch.ones_like(z[:, 0]), x, {"energy": 0.0})

@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator
 from dataclasses import dataclass, fields, replace
 from typing import Any
 
@@ -114,7 +114,6 @@ class Trainer:
         seed: seeds the collocation generator (the network has its own seed).
         reference: the classical solution to compare with (default: solved here).
         observations: data for inverse problems.
-        lower_states: eigenstates to stay orthogonal to.
     """
 
     def __init__(
@@ -127,7 +126,6 @@ class Trainer:
         seed: int = 0,
         reference: xr.Dataset | None = None,
         observations: Observations | None = None,
-        lower_states: Sequence[Callable[[Tensor], Tensor]] = (),
     ) -> None:
         self.problem = problem
         self.pinn = pinn
@@ -145,14 +143,13 @@ class Trainer:
             pinn,
             causal=CausalWeights(config.causal_eps, config.causal_chunks),
             observations=observations,
-            lower_states=lower_states,
         )
         self.params = [p for p in pinn.parameters() if p.requires_grad]
         self.optimization = Optimization(self.params, optim, total_steps=config.steps)
         if reference is None:
             reference = solve(problem, dict(config.eval_grid) or None)
         self.reference = reference
-        self.grid = EvaluationGrid(self.loss, reference, state=len(lower_states))
+        self.grid = EvaluationGrid(self.loss, reference, state=pinn.state)
         self.weights = {k: float(v) for k, v in config.weighting.initial}
         self.norms: dict[str, float] = {}
         self.step = 0

@@ -15,6 +15,7 @@ import xarray as xr
 
 from explorer.data import SamplerConfig
 from explorer.losses import Observations, PINNOptions, build_pinn
+from explorer.losses.deflation import Deflation
 from explorer.models import MLPConfig
 from explorer.problems import AbstractProblem, make_problem
 from explorer.solvers import solve
@@ -34,7 +35,12 @@ __all__ = ["RunSpec", "build_trainer", "observe"]
 @final
 @dataclass(frozen=True)
 class RunSpec:
-    """Problem, network, constraints, optimiser, training and seed of one run."""
+    """Problem, network, constraints, optimiser, training and seed of one run.
+
+    ``observations`` grid samples (with relative ``noise``) make it an inverse
+    problem; ``state`` > 0 learns that excited eigenstate of an eigenproblem, with
+    the lower states projected out (:class:`~explorer.losses.deflation.Deflation`).
+    """
 
     problem: str
     values: tuple[tuple[str, Any], ...] = ()
@@ -45,8 +51,14 @@ class RunSpec:
     seed: int = 0
     observations: int = 0
     noise: float = 0.0
+    state: int = 0
 
     def __post_init__(self) -> None:
+        if isinstance(self.state, bool) or not 0 <= self.state <= 64:
+            raise ValueError(
+                f"state = {self.state!r} is out of range; allowed: 0 (ground state) "
+                "to 64, below the problem's n_states"
+            )
         if not 0 <= self.observations <= 10**6:
             raise ValueError(
                 f"observations = {self.observations!r} is out of range; "
@@ -102,6 +114,7 @@ class RunSpec:
             seed=int(d["seed"]),
             observations=int(d.get("observations", 0)),
             noise=float(d.get("noise", 0.0)),
+            state=int(d.get("state", 0)),
         )
 
 
@@ -115,7 +128,19 @@ def build_trainer(spec: RunSpec, **kwargs: Any) -> Trainer:
     Keyword arguments go to :class:`Trainer` (``reference``, ``observations``...).
     """
     problem = spec.make_problem()
-    pinn = build_pinn(problem, spec.net, spec.options, seed=spec.seed)
+    deflation = None
+    if spec.state:  # an excited eigenstate: deflate the reference's lower states
+        if problem.kind != "eigen":
+            raise ValueError(
+                f"state = {spec.state} asks for an excited eigenstate, but "
+                f"{problem.name} is not an eigenproblem; allowed: state = 0"
+            )
+        if kwargs.get("reference") is None:
+            kwargs["reference"] = solve(problem, dict(spec.train.eval_grid) or None)
+        deflation = Deflation.from_reference(kwargs["reference"], spec.state)
+    pinn = build_pinn(
+        problem, spec.net, spec.options, seed=spec.seed, deflation=deflation
+    )
     if spec.observations:
         reference = kwargs.pop("reference", None)
         if reference is None:
