@@ -10,4 +10,21 @@ from explorer.solvers import solve
 
 __version__ = "0.1.0"
 
-__all__ = ["PROBLEMS", "AbstractProblem", "__version__", "make_problem", "solve"]
+__all__ = [
+    "PROBLEMS",
+    "AbstractProblem",
+    "Session",
+    "__version__",
+    "make_problem",
+    "solve",
+]
+
+
+def __getattr__(name: str) -> object:
+    # The notebook Session pulls in param and ipywidgets: import it on first use only,
+    # so that ``import explorer`` stays core-only.
+    if name == "Session":
+        from explorer.ui.notebook import Session
+
+        return Session
+    raise AttributeError(f"module 'explorer' has no attribute {name!r}")
