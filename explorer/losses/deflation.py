@@ -14,6 +14,7 @@ their exact second derivatives, and their derivative jets are closed-form.
 from __future__ import annotations
 
 import math
+import weakref
 
 import numpy as np
 import scipy.fft
@@ -98,7 +99,7 @@ class Deflation(nn.Module):
         phi = states(nodes)  # (q, J)
         self.register_buffer("basis", phi)
         self.register_buffer("gram", (phi * self.weights[:, None]).T @ phi)
-        self._cache: tuple[tuple, list[Tensor]] | None = None
+        self._cache: tuple | None = None
 
     @classmethod
     def from_reference(cls, reference: xr.Dataset, state: int) -> Deflation:
@@ -132,10 +133,12 @@ class Deflation(nn.Module):
     def apply_jet(self, field: nn.Module, x: Tensor, jet: Jet) -> Jet:
         """The jet of ψ given N's jet along input 0 (the eigenproblem's x)."""
         order = len(jet.series.get(0, []))
-        key = (x.data_ptr(), tuple(x.shape), x._version, order)
-        if self._cache is None or self._cache[0] != key:  # fixed points: reuse
-            self._cache = (key, self.states.derivatives(x.detach(), order))
-        phis = self._cache[1]
+        key = (tuple(x.shape), x._version, order)  # and the object, weakly
+        cache = self._cache
+        if cache is None or cache[0] != key or cache[1]() is not x:
+            cache = (key, weakref.ref(x), self.states.derivatives(x.detach(), order))
+            self._cache = cache  # fixed points: reused while they live
+        phis = cache[2]
         c, scale = self.coefficients(field)
         series = {i: [scale * t for t in s] for i, s in jet.series.items()}
         if 0 in series:

@@ -79,6 +79,14 @@ class PINNLoss:
             torch.tensor([h - lo for lo, h in zip(box.lows, box.highs)]).prod()
         )
 
+    @property
+    def decomposable(self) -> bool:
+        """Whether every term is a sum over points, so shards of the points can be
+        evaluated apart and added (:mod:`explorer.training.parallel`). Causal
+        weights, the eigen norm term and deflation couple all points."""
+        causal = self.causal.eps > 0.0 and "t" in self._names
+        return not causal and self.problem.kind != "eigen"
+
     def residual(self, points: Tensor) -> Tensor:
         """The pointwise PDE residual ``(n,)`` or ``(n, c)`` (graph kept)."""
         return self.problem.residual(self.pinn, points, self.pinn.coefficients())

@@ -19,6 +19,8 @@ differentiable, e.g. compiled expressions; they are not trained.
 from __future__ import annotations
 
 import math
+import weakref
+from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol, final
@@ -34,6 +36,8 @@ from explorer.autodiff import (
     jet_product,
     jet_sum,
 )
+
+_JET_CACHE = 8  # point sets whose jets are kept
 
 __all__ = [
     "ConstrainedModel",
@@ -233,9 +237,10 @@ class ConstrainedModel(nn.Module, JetField):
         self.net = net
         self.embedding = embedding
         self.outputs = tuple(outputs)
-        self._jet_points: Tensor | None = None
-        self._jet_key: tuple | None = None
-        self._jet_parts: tuple = ()
+        # Point jets by point set; several sets live at once (training points,
+        # their shards on worker threads, snapshot chunks), so a few are kept.
+        # (No lock: dict updates are atomic under the GIL; a race recomputes.)
+        self._jets: OrderedDict[tuple, tuple] = OrderedDict()
 
     def forward(self, xt: Tensor) -> Tensor:
         """Values at points ``xt`` ``(n, d)``: ``(n, c)``."""
@@ -252,15 +257,16 @@ class ConstrainedModel(nn.Module, JetField):
         points, not the weights: they are computed once per point set and reused
         while the points stay the same (the usual case: fixed collocation sets).
         """
-        key = (
-            xt.data_ptr(),
-            tuple(xt.shape),
-            xt._version,
-            tuple(sorted(orders.items())),
-        )
-        if key != self._jet_key:
-            self._jet_key, self._jet_parts = key, self._point_jets(xt, orders)
-        embedded, affine = self._jet_parts
+        # Keyed by the tensor object (a weak reference, so a new tensor that reuses
+        # a freed one's memory or id is never mistaken for it) and its version.
+        key = (id(xt), tuple(xt.shape), xt._version, tuple(sorted(orders.items())))
+        ref, parts = self._jets.get(key, (None, None))
+        if ref is None or ref() is not xt:
+            parts = self._point_jets(xt, orders)
+            self._jets[key] = (weakref.ref(xt), parts)
+            while len(self._jets) > _JET_CACHE:
+                self._jets.popitem(last=False)
+        embedded, affine = parts
         u = self.net.forward_jet(embedded)
         for a, b in affine:
             u = jet_sum(jet_product(a, u), b)

@@ -29,6 +29,7 @@ from explorer.problems.base import AbstractProblem
 from explorer.solvers import solve
 from explorer.training.config import OptimConfig
 from explorer.training.optim import Optimization, StepInfo
+from explorer.training.parallel import ShardedLoss
 from explorer.training.snapshot import EvaluationGrid, snapshot
 from explorer.training.train_config import TrainConfig
 from explorer.training.weighting import (
@@ -145,6 +146,9 @@ class Trainer:
             observations=observations,
         )
         self.params = [p for p in pinn.parameters() if p.requires_grad]
+        self._sharded = None
+        if config.workers > 1 and self.loss.decomposable:
+            self._sharded = ShardedLoss(self.loss, self.params, config.workers)
         self.optimization = Optimization(self.params, optim, total_steps=config.steps)
         if reference is None:
             reference = solve(problem, dict(config.eval_grid) or None)
@@ -185,9 +189,12 @@ class Trainer:
 
         def closure() -> Tensor:
             self.optimization.zero_grad()
-            terms = self.loss.terms(self.batch)
-            total = self._total(terms)
-            total.backward()
+            if self._sharded is not None:
+                total, terms = self._sharded(self.batch, self.weights)
+            else:
+                terms = self.loss.terms(self.batch)
+                total = self._total(terms)
+                total.backward()
             last.update(terms)
             return total
 

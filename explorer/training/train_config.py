@@ -131,6 +131,9 @@ class TrainConfig:
         curriculum: parameter ramp ("" parameter disables).
         snapshot_every: a snapshot (fields, errors) every this many steps.
         eval_grid: evaluation grid sizes (default: the problem's default grid).
+        workers: CPU threads that each take a shard of the points (1: no sharding;
+            see :mod:`explorer.training.parallel`). Losses that couple all points
+            (causal weights, eigenproblems) always run on one.
     """
 
     steps: int = 2000
@@ -142,11 +145,13 @@ class TrainConfig:
     curriculum: CurriculumConfig = field(default_factory=CurriculumConfig)
     snapshot_every: int = 100
     eval_grid: tuple[tuple[str, int], ...] = ()
+    workers: int = 1
 
     #: Allowed [lo, hi] of the numeric fields: checked here, read by the state layer.
     BOUNDS: ClassVar[Mapping[str, tuple[float, float]]] = MappingProxyType(
         {
             "steps": (0, 10**8),
+            "workers": (1, 64),
             "snapshot_every": (1, 10**8),
             "causal_eps": (0.0, 1e4),
             "causal_chunks": (2, 256),
