@@ -58,6 +58,7 @@ def record_base(args: argparse.Namespace) -> dict[str, Any]:
         "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY", "unset"),
         "device": args.device,
         "seed": args.seed,
+        "workers": getattr(args, "workers", 1),
     }
 
 

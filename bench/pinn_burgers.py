@@ -5,6 +5,10 @@ Glorot normal, 2540 + 80 + 160 points drawn once, Adam lr 1e-3, then L-BFGS with
 DeepXDE's PyTorch defaults), then the ratio of Adam steps per second. Errors are
 relative L2 against DeepXDE's Burgers.npz on its own 256 x 100 grid.
 
+Both get the same ``--threads``. DeepXDE spends them as PyTorch does, splitting every
+op; ours by default shards the points over as many workers, one thread each
+(``--workers 1`` for PyTorch's way; the A/B mode measures both beside DeepXDE).
+
     OMP_WAIT_POLICY=PASSIVE python bench/pinn_burgers.py [--adam-steps 15000]
     python bench/pinn_burgers.py --skip-full --repeats 5   # A/B Adam segments
     python bench/pinn_burgers.py --best                    # our best recipe
@@ -60,7 +64,10 @@ def explorer_spec(args: argparse.Namespace) -> RunSpec:
         method="uniform", n_interior=2540, n_initial=160, n_boundary=80
     )
     train = TrainConfig(
-        steps=args.adam_steps + outer, sampler=sampler, snapshot_every=10**8
+        steps=args.adam_steps + outer,
+        sampler=sampler,
+        snapshot_every=10**8,
+        workers=args.workers,
     )
     net = MLPConfig(depth=3, width=20, activation="tanh", init="glorot_normal")
     return RunSpec(
@@ -128,39 +135,56 @@ def run_explorer(args: argparse.Namespace, ref: Reference) -> dict[str, Any]:
 
 
 def ab_segments(args: argparse.Namespace, ref: Reference) -> dict[str, Any]:
-    """Alternate Adam segments A/B/A/B on fresh models; the median ratio."""
+    """Alternate Adam segments on fresh models, side by side: ours with the points
+    sharded over ``--workers`` threads, ours on one shard (PyTorch's own intra-op
+    threads), DeepXDE; the median ratios to DeepXDE."""
     spec = explorer_spec(args)
     train = dataclasses.replace(spec.train, steps=10**7)
     spec = dataclasses.replace(spec, optim=OptimConfig(lr=1e-3), train=train)
-    trainer = make_trainer(spec, ref, args.device)
+    serial = dataclasses.replace(spec, train=dataclasses.replace(train, workers=1))
+    trainers = {
+        "explorer": make_trainer(spec, ref, args.device),
+        "explorer_one_shard": make_trainer(serial, ref, args.device),
+    }
     dde = DeepXDEBurgers(args.seed)
-    for _ in trainer.run(args.warmup):
-        pass
-    dde.train_adam(args.warmup)
-    ours, theirs = [], []
-    for _ in range(args.repeats):
-        sync(args.device)
-        t0 = time.perf_counter()
-        for _ in trainer.run(args.segment):
+    for trainer in trainers.values():
+        for _ in trainer.run(args.warmup):
             pass
-        sync(args.device)
-        ours.append(args.segment / (time.perf_counter() - t0))
-        theirs.append(args.segment / dde.train_adam(args.segment))
-    ratios = [a / b for a, b in zip(ours, theirs)]
-    return {
+    dde.train_adam(args.warmup)
+    rates: dict[str, list[float]] = {k: [] for k in (*trainers, "deepxde")}
+    for _ in range(args.repeats):
+        for name, trainer in trainers.items():
+            sync(args.device)
+            t0 = time.perf_counter()
+            for _ in trainer.run(args.segment):
+                pass
+            sync(args.device)
+            rates[name].append(args.segment / (time.perf_counter() - t0))
+        rates["deepxde"].append(args.segment / dde.train_adam(args.segment))
+    out: dict[str, Any] = {
         "mode": "ab_segments",
         "segment": args.segment,
         "repeats": args.repeats,
-        "explorer_steps_per_s": [round(v, 1) for v in ours],
-        "deepxde_steps_per_s": [round(v, 1) for v in theirs],
-        "ratios": [round(r, 3) for r in ratios],
-        "ratio_median": round(statistics.median(ratios), 3),
+        "workers": args.workers,
     }
+    for name, values in rates.items():
+        out[f"{name}_steps_per_s"] = [round(v, 1) for v in values]
+    for name in trainers:
+        ratios = [a / b for a, b in zip(rates[name], rates["deepxde"])]
+        out[f"ratio_{name}"] = [round(r, 3) for r in ratios]
+        out[f"ratio_{name}_median"] = round(statistics.median(ratios), 3)
+    return out
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=None,
+        help="our point shards, one thread each (default: --threads)",
+    )
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--adam-steps", type=int, default=15000)
@@ -178,6 +202,8 @@ def main() -> None:
     parser.add_argument("--budget", type=float, default=300.0, help="--best: seconds")
     parser.add_argument("--best-config", default="final", help="--best: preset name")
     args = parser.parse_args()
+    if args.workers is None:
+        args.workers = args.threads
     torch.set_num_threads(args.threads)
     ref = Reference(DATA, args.device)
     base = record_base(args)
