@@ -126,6 +126,7 @@ def run_best(args: argparse.Namespace, ref: Reference) -> dict[str, Any]:
             adaptive=adaptive,
             causal_eps=r["causal_eps"],
             snapshot_every=10**8,
+            workers=args.workers,
         ),
         seed=args.seed,
         reference=ref.dataset,
@@ -143,7 +144,9 @@ def run_best(args: argparse.Namespace, ref: Reference) -> dict[str, Any]:
         tolerance_grad=0.0,
         tolerance_change=0.0,
     )
-    lbfgs_train = TrainConfig(steps=10**6, sampler=sampler, snapshot_every=10**8)
+    lbfgs_train = TrainConfig(
+        steps=10**6, sampler=sampler, snapshot_every=10**8, workers=args.workers
+    )
     batch = adam.batch.to(dtype=next(pinn.parameters()).dtype)  # RAD's last draw
     generator = torch.Generator().manual_seed(args.seed + 7)
     trace, iters, reached, stop, chunk = [], 0, None, "budget", 0

@@ -120,6 +120,12 @@ def _train_arguments(t: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--curriculum-steps", type=int, default=1000)
     p.add_argument("--snapshot-every", type=int, default=100)
+    p.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="CPU threads that each take a shard of the points (try 2 on 2 cores)",
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -290,6 +296,7 @@ def _spec(args: argparse.Namespace) -> Any:
             causal_eps=args.causal_eps,
             curriculum=curriculum,
             snapshot_every=args.snapshot_every,
+            workers=args.workers,
         ),
         seed=args.seed,
         observations=args.observations,

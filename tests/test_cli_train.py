@@ -42,6 +42,7 @@ def test_inverse_problem_from_the_command_line(
     out = tmp_path / "inv"
     argv = ["train", "--problem", "burgers", "--set", "nu=0.05", "--fit", "nu=0.02"]
     argv += ["--observations", "200", "--noise", "0.01", "--steps", "5", *TINY]
+    argv += ["--workers", "2"]
     assert main([*argv, "--out", str(out)]) == 0
     assert "fitted nu = " in capsys.readouterr().out
     _, trainer, history = load_run(out)
@@ -69,6 +70,7 @@ def test_excited_state_run_resumes(tmp_path: Path) -> None:
         (["--problem", "heat", "--optimizer", "sgd"], "optimizer"),
         (["--problem", "heat", "--width", "1"], "width"),
         (["--problem", "heat", "--adaptive", "magic"], "adaptive"),
+        (["--problem", "heat", "--workers", "0"], "workers"),
         (["--problem", "heat", "--state", "1"], "heat is not an eigenproblem"),
         (
             ["--problem", "schrodinger", "--set", "n_states=2", "--state", "3"],
