@@ -1,5 +1,6 @@
 """Pure plotting: xarray in, HoloViews out; never torch, never widgets."""
 
+from explorer.plotting.eigen import eigen_views, energy_curve
 from explorer.plotting.fields import (
     complex_field,
     eigenstates,
@@ -7,11 +8,32 @@ from explorer.plotting.fields import (
     field_image,
     plot_solution,
 )
+from explorer.plotting.run_fields import compare_fields, field_views, residual_map
+from explorer.plotting.spectrum import error_spectrum, error_spectrum_data
+from explorer.plotting.training import (
+    compare_curves,
+    error_curves,
+    gradnorm_curves,
+    loss_curves,
+    weight_curves,
+)
 
 __all__ = [
+    "compare_curves",
+    "compare_fields",
     "complex_field",
+    "eigen_views",
     "eigenstates",
+    "energy_curve",
+    "error_curves",
+    "error_spectrum",
+    "error_spectrum_data",
     "field_curve",
     "field_image",
+    "field_views",
+    "gradnorm_curves",
+    "loss_curves",
     "plot_solution",
+    "residual_map",
+    "weight_curves",
 ]
