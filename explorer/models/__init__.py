@@ -10,8 +10,12 @@ from typing import Any
 
 from torch import nn
 
+from explorer.models.deeponet import DeepONet, DeepONetConfig
+from explorer.models.fno import FNO, FNOConfig
 from explorer.models.mlp import MLP, Activation, MLPConfig
 from explorer.models.scalars import TrainableScalars
+from explorer.models.spectral_conv import SpectralConv
+from explorer.models.tfno import TFNO, TFNOConfig
 from explorer.models.transforms import (
     ConstrainedModel,
     Dirichlet,
@@ -20,23 +24,39 @@ from explorer.models.transforms import (
     OutputTransform,
     PeriodicEmbedding,
 )
+from explorer.models.unet import UNet, UNetConfig
 
 __all__ = [
+    "FNO",
     "MLP",
     "MODELS",
+    "TFNO",
     "Activation",
     "ConstrainedModel",
+    "DeepONet",
+    "DeepONetConfig",
     "Dirichlet",
+    "FNOConfig",
     "InitialCondition",
     "InputTransform",
     "MLPConfig",
     "OutputTransform",
     "PeriodicEmbedding",
+    "SpectralConv",
+    "TFNOConfig",
     "TrainableScalars",
+    "UNet",
+    "UNetConfig",
     "build_model",
 ]
 
-MODELS: dict[type[Any], type[nn.Module]] = {MLPConfig: MLP}
+MODELS: dict[type[Any], type[nn.Module]] = {
+    MLPConfig: MLP,
+    FNOConfig: FNO,
+    TFNOConfig: TFNO,
+    DeepONetConfig: DeepONet,
+    UNetConfig: UNet,
+}
 """Config class -> network class; adding an entry adds it to the contract tests."""
 
 
