@@ -163,7 +163,11 @@ def test_tfno_has_far_fewer_parameters_than_the_fno() -> None:
             torch.zeros(1, 1, 40),
             r"DeepONetConfig.sensors = 50 exceeds the 40 points.*sensors <= 40",
         ),
-        (FNO(FNOConfig(in_channels=2), seed=0), torch.zeros(1, 1, 64), r"FNOConfig expects input \(batch, 2, n\)"),
+        (
+            FNO(FNOConfig(in_channels=2), seed=0),
+            torch.zeros(1, 1, 64),
+            r"FNOConfig expects input \(batch, 2, n\)",
+        ),
     ],
 )
 def test_unworkable_inputs_are_refused_with_the_fix(
