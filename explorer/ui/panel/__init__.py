@@ -1,6 +1,8 @@
 """Panel dashboards: ``pn.viewable.Viewer`` classes over ``explorer.state`` objects."""
 
-from explorer.ui.panel.apps import APPS, gallery_page
+from explorer.ui.panel.apps import APPS, gallery_page, pinn_lab_page
+from explorer.ui.panel.compare import CompareView
 from explorer.ui.panel.gallery import Gallery
+from explorer.ui.panel.pinn_lab import PINNLab
 
-__all__ = ["APPS", "Gallery", "gallery_page"]
+__all__ = ["APPS", "CompareView", "Gallery", "PINNLab", "gallery_page", "pinn_lab_page"]

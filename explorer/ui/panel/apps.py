@@ -1,32 +1,59 @@
 """The dashboards `explorer serve` serves: name -> a builder of one session's page.
 
 Each call builds fresh state, so every browser session has its own.
+
+Pages use the Bootstrap template: it loads nothing from outside the server (Fast
+and Vanilla fetch Google Fonts, which fails offline and logs console errors).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import panel as pn
 
-from explorer.state import ProblemState
+from explorer.state import PINNSession, ProblemState
 from explorer.ui.panel.gallery import Gallery
+from explorer.ui.panel.pinn_lab import PINNLab
 
-__all__ = ["APPS", "gallery_page"]
+__all__ = ["APPS", "gallery_page", "page", "pinn_lab_page"]
 
 TITLE = "Neural PDE Explorer"
+_HEADER = "#0b5394"
+
+
+def page(
+    title: str,
+    sidebar: Sequence[pn.viewable.Viewable],
+    main: Sequence[pn.viewable.Viewable],
+    sidebar_width: int = 360,
+) -> pn.template.BootstrapTemplate:
+    """A page with a header, a sidebar and a main area; no external resources."""
+    return pn.template.BootstrapTemplate(
+        title=f"{TITLE} — {title}",
+        sidebar=list(sidebar),
+        main=list(main),
+        sidebar_width=sidebar_width,
+        header_background=_HEADER,
+    )
 
 
 def gallery_page() -> pn.viewable.Viewable:
     """The Gallery: pick a PDE, move its parameters, watch the reference solution."""
     pn.extension("katex")
     gallery = Gallery(ProblemState())
-    return pn.template.FastListTemplate(
-        title=f"{TITLE} — Gallery",
-        sidebar=[gallery.sidebar],
-        main=[gallery.main],
-        sidebar_width=360,
-    )
+    return page("Gallery", [gallery.sidebar], [gallery.main])
 
 
-APPS: dict[str, Callable[[], pn.viewable.Viewable]] = {"gallery": gallery_page}
+def pinn_lab_page() -> pn.viewable.Viewable:
+    """The PINN Lab: train a PINN live; the experiment lives in the URL."""
+    pn.extension("katex")
+    lab = PINNLab(PINNSession(), location=pn.state.location)
+    lab.start()
+    return page("PINN Lab", [lab.sidebar], [lab.main], sidebar_width=380)
+
+
+APPS: dict[str, Callable[[], pn.viewable.Viewable]] = {
+    "gallery": gallery_page,
+    "pinn-lab": pinn_lab_page,
+}

@@ -8,7 +8,6 @@ messages. All logic (validation, solving, caching) lives in the state.
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import holoviews as hv
@@ -16,100 +15,13 @@ import panel as pn
 import param
 
 from explorer.plotting import plot_solution
-from explorer.problems import PROBLEMS, ParameterSpec
-from explorer.state import Expression, ProblemState
+from explorer.problems import PROBLEMS
+from explorer.state import ProblemState
+from explorer.ui.panel.widgets import MATH_CSS, escape_markdown, knob_widgets
 
-__all__ = ["Gallery"]
+__all__ = ["Gallery", "knob_widgets"]
 
 SIDEBAR_WIDTH = 320
-_CUSTOM = "custom"
-_MARKDOWN = set("\\`*_{}[]()#+-.!|~")
-_WIDGETS = {param.Selector: pn.widgets.Select, param.Boolean: pn.widgets.Checkbox}
-
-
-def _escape(text: str) -> str:
-    """Literal text for a Markdown pane: messages quote formulas like ``2*x*y``."""
-    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-    return "".join("\\" + c if c in _MARKDOWN else c for c in text)
-
-
-def _slider_range(
-    soft: tuple[float, float], integer: bool
-) -> tuple[float, float, float]:
-    """(start, end, step) of a slider: ~200-500 round steps over the soft range."""
-    lo, hi = soft
-    if integer:
-        return lo, hi, 1
-    step = 10.0 ** math.floor(math.log10((hi - lo) / 200))
-    # Start on a multiple of the step so slider values read 0.001, 0.002, ...
-    return math.ceil(lo / step - 1e-9) * step, hi, step
-
-
-def _number_widget(
-    knobs: param.Parameterized, spec: ParameterSpec
-) -> pn.widgets.Widget:
-    p = knobs.param[spec.name]
-    integer = isinstance(p, param.Integer)
-    if p.softbounds is None or spec.bounds is None:
-        kind = pn.widgets.IntInput if integer else pn.widgets.FloatInput
-        return kind.from_param(p, description=p.doc)
-    start, end, step = _slider_range(p.softbounds, integer)
-    kind = pn.widgets.EditableIntSlider if integer else pn.widgets.EditableFloatSlider
-    lo, hi = spec.bounds
-    widget = kind(
-        label=p.label,
-        value=getattr(knobs, spec.name),
-        start=start,
-        end=end,
-        step=step,
-        fixed_start=lo,
-        fixed_end=hi,
-        format="0" if integer else "0[.][0000]",
-        sizing_mode="stretch_width",
-    )
-    # Linked by hand, not from_param: the widget's hard bounds must not reject an
-    # out-of-range value set on the state (the state reports it as an error instead).
-    widget.param.watch(lambda e: setattr(knobs, spec.name, e.new), "value")
-
-    def follow(event: param.parameterized.Event) -> None:
-        if lo <= event.new <= hi:
-            widget.value = event.new
-
-    knobs.param.watch(follow, spec.name)
-    return widget
-
-
-def _expression_widget(knobs: param.Parameterized, name: str) -> pn.Column:
-    """A text box (committed on Enter) and a preset menu that writes into it.
-
-    The menu writes the preset's name (the problem resolves it); its labels show the
-    formulas so that a preset can be copied and edited.
-    """
-    p: Expression = knobs.param[name]
-    text = pn.widgets.TextInput.from_param(p, description=p.doc)
-    presets = dict(p.presets or {})
-    if not presets:
-        return pn.Column(text, margin=0)
-
-    def matching(value: str) -> str:
-        value = value.strip()
-        if value in presets:
-            return value
-        return next((k for k, v in presets.items() if v == value), _CUSTOM)
-
-    menu = pn.widgets.Select(
-        label="Preset",
-        options={_CUSTOM: _CUSTOM, **{f"{k}: {v}": k for k, v in presets.items()}},
-        value=matching(getattr(knobs, name)),
-    )
-
-    def pick(event: param.parameterized.Event) -> None:
-        if event.new != _CUSTOM and matching(getattr(knobs, name)) != event.new:
-            setattr(knobs, name, event.new)
-
-    menu.param.watch(pick, "value")
-    knobs.param.watch(lambda e: setattr(menu, "value", matching(e.new)), name)
-    return pn.Column(text, menu, margin=0)
 
 
 def _view(data: Any) -> Any:
@@ -137,22 +49,6 @@ def _signature(view: Any) -> tuple:
     )
 
 
-def knob_widgets(state: ProblemState) -> list[pn.viewable.Viewable]:
-    """One widget per knob of the state's current problem, in declaration order."""
-    knobs = state.parameters
-    out: list[pn.viewable.Viewable] = []
-    for name, spec in state.specs.items():
-        p = knobs.param[name]
-        if isinstance(p, Expression):
-            out.append(_expression_widget(knobs, name))
-        elif isinstance(p, param.Number):  # Integer is a Number too
-            out.append(_number_widget(knobs, spec))
-        else:
-            kind = _WIDGETS.get(type(p), pn.widgets.TextInput)
-            out.append(kind.from_param(p, description=p.doc))
-    return out
-
-
 class Gallery(pn.viewable.Viewer):
     """Problem menu and knobs on the left; equation, solution plot and status right."""
 
@@ -173,7 +69,10 @@ class Gallery(pn.viewable.Viewer):
         self._knobs = pn.Column(sizing_mode="stretch_width", margin=0)
         self._title = pn.pane.Markdown(sizing_mode="stretch_width", margin=(0, 10))
         self._equation = pn.pane.LaTeX(
-            renderer="katex", styles={"font-size": "1.5em"}, margin=(0, 10)
+            renderer="katex",
+            styles={"font-size": "1.5em"},
+            stylesheets=[MATH_CSS],
+            margin=(0, 10),
         )
         # No sizing here: the pane follows the plot's own (responsive or fixed).
         self._plot = pn.pane.HoloViews()
@@ -230,7 +129,9 @@ class Gallery(pn.viewable.Viewer):
     def _on_status(self, *_: Any) -> None:
         s = self.state
         if s.error:
-            self._status.param.update(object=_escape(s.error), alert_type="danger")
+            self._status.param.update(
+                object=escape_markdown(s.error), alert_type="danger"
+            )
             return
         ds = s.solution
         if ds is None:
@@ -239,7 +140,7 @@ class Gallery(pn.viewable.Viewer):
         solver = ds.attrs.get("solver", "?")
         name = ds.attrs.get("problem", s.problem)
         text = f"{name}: reference by {solver} on a {grid} grid · {s.solve_ms:.0f} ms"
-        self._status.param.update(object=_escape(text), alert_type="light")
+        self._status.param.update(object=escape_markdown(text), alert_type="light")
 
     def __panel__(self) -> pn.viewable.Viewable:
         return pn.Row(self.sidebar, self.main, sizing_mode="stretch_width")

@@ -1,0 +1,115 @@
+"""LivePlot: a plot pane that streams new frames into the figure on screen.
+
+A new frame whose elements, axes kinds and colour maps match the figure on screen is
+streamed into it (bokeh patches its data sources: cheap for the server and the
+browser); anything else gets a new figure. Ranges, colour limits, ticks and titles
+follow every frame (``framewise``). Before the first frame, or when a plot does not
+apply, the pane shows a short text instead.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import holoviews as hv
+import panel as pn
+
+__all__ = ["LivePlot", "panels"]
+
+# Per-frame options: a change of these streams into the same figure.
+_PER_FRAME = {"title", "xlim", "ylim", "clim", "yticks", "xticks"}
+
+
+def _options(element: hv.Dimensioned, group: str) -> tuple:
+    kwargs = hv.Store.lookup_options("bokeh", element, group).kwargs
+    kept = {k: v for k, v in kwargs.items() if k not in _PER_FRAME}
+    # Fixed ticks and automatic ones are different axis models: a switch rebuilds.
+    kept["fixed_yticks"] = kwargs.get("yticks") is not None
+    return tuple(sorted((k, repr(v)) for k, v in kept.items()))
+
+
+def signature(view: hv.Dimensioned) -> tuple:
+    """Everything about a view but its values and per-frame ranges and titles."""
+    parts = [(type(view), _options(view, "plot"))]
+    for el in view.traverse(lambda e: e, [hv.Element]):
+        parts.append(
+            (
+                type(el),
+                el.label,
+                str(el.dimensions()),
+                _options(el, "plot"),
+                _options(el, "style"),
+            )
+        )
+    return tuple(parts)
+
+
+def _framewise(view: hv.Dimensioned) -> hv.Dimensioned:
+    # On an Overlay alone, framewise leaves its members' ranges frozen at frame 1.
+    return view.map(lambda el: el.opts(framewise=True), [hv.Element])
+
+
+def panels(view: hv.Dimensioned | None) -> list[hv.Dimensioned | None]:
+    """The panels of a Layout (a DynamicMap holds one panel), or ``[view]``."""
+    if isinstance(view, hv.Layout):
+        return list(view.values())
+    return [view]
+
+
+class LivePlot(pn.viewable.Viewer):
+    """One figure that follows :meth:`show`; see the module docstring.
+
+    Args:
+        placeholder: the text shown before the first frame.
+        height: the height of responsive plots (px); fixed-size plots keep theirs.
+    """
+
+    def __init__(self, placeholder: str = "", height: int = 300, **params: Any):
+        super().__init__(**params)
+        self.height = height
+        self.pane = pn.pane.HoloViews(sizing_mode="stretch_width")
+        self.note = pn.pane.Markdown(
+            placeholder, sizing_mode="stretch_width", styles={"color": "#666"}
+        )
+        # The pane is swapped in and out, never hidden: toggling a served HoloViews
+        # pane's `visible` fails in Panel 1.9 (it re-validates its stylesheets).
+        self.layout = pn.Column(self.note, sizing_mode="stretch_width", margin=0)
+        self._pipe: hv.streams.Pipe | None = None
+        self._signature: tuple = ()
+        self._frame: hv.Dimensioned | None = None
+        self.frames = 0  # frames shown (new figures and streamed ones)
+        self.figures = 0  # new figures built
+
+    @property
+    def view(self) -> hv.Dimensioned | None:
+        """The frame on screen (None while the text shows)."""
+        return self._frame if self.pane in self.layout else None
+
+    def show(self, view: hv.Dimensioned | None, note: str | None = None) -> None:
+        """Show ``view``, streamed when it fits the figure on screen; None shows
+        ``note`` (or the placeholder) instead."""
+        if view is None:
+            if note is not None:
+                self.note.object = note
+            if self.note not in self.layout:
+                self.layout.objects = [self.note]
+            return
+        view = _framewise(view)
+        plot = hv.Store.lookup_options("bokeh", view, "plot").kwargs
+        if plot.get("responsive"):
+            view = view.opts(height=self.height)
+        sig = signature(view)
+        self._frame = view
+        self.frames += 1
+        if sig == self._signature and self._pipe is not None:
+            self._pipe.send(view)
+        else:
+            self._signature = sig
+            self.figures += 1
+            self._pipe = hv.streams.Pipe(data=view)
+            self.pane.object = hv.DynamicMap(lambda data: data, streams=[self._pipe])
+        if self.pane not in self.layout:
+            self.layout.objects = [self.pane]
+
+    def __panel__(self) -> pn.viewable.Viewable:
+        return self.layout
