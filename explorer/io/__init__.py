@@ -9,6 +9,11 @@ from explorer.io.dataset_cache import (
     dataset_checksum,
 )
 from explorer.io.datasets import load_dataset, save_dataset
+from explorer.io.operator_checkpoint import (
+    load_operator_model,
+    restore_operator_trainer,
+    save_operator_checkpoint,
+)
 from explorer.io.run_record import load_run, save_run
 
 __all__ = [
@@ -21,8 +26,11 @@ __all__ = [
     "dataset_checksum",
     "load_checkpoint",
     "load_dataset",
+    "load_operator_model",
     "load_run",
+    "restore_operator_trainer",
     "save_checkpoint",
     "save_dataset",
+    "save_operator_checkpoint",
     "save_run",
 ]
