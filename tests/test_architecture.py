@@ -26,6 +26,7 @@ CORE = (
     "explorer.data",
     "explorer.losses",
     "explorer.training",
+    "explorer.diagnostics",
     "explorer.io",
 )
 
