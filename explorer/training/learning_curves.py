@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
+import math
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -69,6 +70,9 @@ class LearningCurve:
         parameter: what varies.
         values: the values, increasing (N ≤ the pool; sensors ≤ the grid).
         seeds: network and shuffling seeds; errors are averaged over them.
+        steps: if given, every training takes about this many optimiser steps
+            (epochs = ⌈steps / batches per epoch⌉) instead of ``train.epochs``, so
+            small N are not under-trained against large ones.
         device: where the networks train.
     """
 
@@ -82,6 +86,7 @@ class LearningCurve:
         parameter: Parameter,
         values: Sequence[int],
         seeds: Sequence[int] = (0,),
+        steps: int | None = None,
         device: str | torch.device = "cpu",
     ) -> None:
         values = [int(v) for v in values]
@@ -121,6 +126,9 @@ class LearningCurve:
             [int(s) for s in seeds],
         )
         self.device = torch.device(device)
+        if steps is not None and steps < 1:
+            raise ValueError(f"LearningCurve steps = {steps!r}; allowed: None or >= 1")
+        self.steps = steps
         self.result: xr.Dataset | None = None
 
     def _trainer(self, value: int, seed: int) -> OperatorTrainer:
@@ -132,7 +140,12 @@ class LearningCurve:
                 data, train=data.train.isel(sample=slice(0, value))
             )
         model = build_model(config, seed=seed).to(self.device)
-        return OperatorTrainer(model, data, self.optim, self.train, seed=seed)
+        train = self.train
+        if self.steps is not None:
+            batches = math.ceil(data.train.sizes["sample"] / train.batch_size)
+            epochs = max(1, math.ceil(self.steps / batches))
+            train = dataclasses.replace(train, epochs=epochs)
+        return OperatorTrainer(model, data, self.optim, train, seed=seed)
 
     def run(self, *, control: RunControl | None = None) -> Iterator[SweepEvent]:
         """Train every (value, seed); yields after each; sets ``result`` at the end."""
@@ -173,6 +186,7 @@ class LearningCurve:
                 "reference": "Monte-Carlo rate N^(-1/2)",
                 "model": type(self.model_config).__name__,
                 "epochs": self.train.epochs,
+                "steps": -1 if self.steps is None else self.steps,
                 "family": str(self.data.train.attrs.get("family", "")),
             },
         )

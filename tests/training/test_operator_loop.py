@@ -209,6 +209,11 @@ def test_learning_curves_over_samples_and_sensors() -> None:
     sensors = LearningCurve(net, data, OPTIM, train, parameter="sensors", values=[2, 9])
     list(sensors.run())
     assert sensors.result is not None and list(sensors.result["value"].values) == [2, 9]
+    # Equal optimiser steps for every N: 8 samples in batches of 8 take 16 epochs.
+    equal = LearningCurve(
+        net, data, OPTIM, train, parameter="n_train", values=[8, 64], steps=16
+    )
+    assert [equal._trainer(n, 0).config.epochs for n in (8, 64)] == [16, 2]
     with pytest.raises(ValueError, match=r"n_train must lie in 1\.\.64"):
         LearningCurve(net, data, OPTIM, train, parameter="n_train", values=[8, 100])
     with pytest.raises(ValueError, match="needs a DeepONetConfig"):
