@@ -28,13 +28,12 @@ from explorer.diagnostics._functional import (
 )
 from explorer.diagnostics._job import Cancelled
 from explorer.diagnostics.hessian import (
-    HessianOperator,
     hessian_by_term,
     hessian_density,
     hessian_eigenvalues,
     hessian_trace,
-    hvp,
 )
+from explorer.diagnostics.hessian_vector import HessianOperator, hvp
 from explorer.diagnostics.landscape import (
     filter_normalize,
     loss_line,

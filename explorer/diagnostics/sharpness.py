@@ -24,7 +24,8 @@ from torch import nn
 
 from explorer.diagnostics._functional import ParamsLoss, parameters
 from explorer.diagnostics._job import Cancel, Job, Progress, check_limits
-from explorer.diagnostics.hessian import HessianOperator, Mode, eigenvalues_of, trace_of
+from explorer.diagnostics.hessian import eigenvalues_of, trace_of
+from explorer.diagnostics.hessian_vector import HessianOperator, Mode
 
 __all__ = ["LIMITS", "sharpness"]
 
