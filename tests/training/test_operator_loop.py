@@ -218,3 +218,24 @@ def test_learning_curves_over_samples_and_sensors() -> None:
         LearningCurve(net, data, OPTIM, train, parameter="n_train", values=[8, 100])
     with pytest.raises(ValueError, match="needs a DeepONetConfig"):
         LearningCurve(NET, data, OPTIM, train, parameter="sensors", values=[2, 4])
+
+
+def test_two_dimensional_data_train_and_snapshot() -> None:
+    from explorer.data.operators import DarcyDataConfig
+
+    cfg = DarcyDataConfig(resolution=9, n_samples=6, input_modes=4)
+    ds = generate_dataset(cfg, device="cpu")
+    data = OperatorData(ds.isel(sample=slice(0, 4)), ds.isel(sample=slice(4, 6)))
+    net = FNOConfig(
+        dim=2, modes=2, width=4, layers=1, padding=0.25, positional="closed"
+    )
+    trainer = OperatorTrainer(
+        build_model(net, seed=0), data, OPTIM, OperatorTrainConfig(epochs=1)
+    )
+    (event,) = list(trainer.run())
+    snap = event.snapshot
+    assert snap is not None and snap["prediction"].dims == ("epoch", "shown", "x", "y")
+    assert snap.sizes["k"] == 5  # shells |k| = 0..4 on a 9-point grid
+    # Parseval in 2-D: the shells hold the whole mean square.
+    y = trainer.y_test
+    assert float(energy_spectrum(y).sum()) == pytest.approx(float(y.square().mean()))

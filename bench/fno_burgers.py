@@ -1,0 +1,135 @@
+"""FNO on periodic Burgers (the FNO paper's 1-D benchmark), with neuraloperator beside.
+
+Data: ν = 0.1, u₀ ~ N(0, 625(−Δ + 25I)^{−2}), u₀ ↦ u(·, 1), generated at s = 1024
+(samples/s measured there) and subsampled to s = 256 for training: 1000 train and
+200 test samples. Our FNO (16 modes, width 64, 4 layers), Adam lr 1e-3 with a cosine
+schedule over 40 epochs, batch 20, relative L2 loss. Reported: test relative L2 at
+s = 256 and, with the same weights, at s = 1024 (zero-shot), seconds per epoch,
+inference latency for one sample at s = 256, and neuraloperator's FNO trained by
+the same loop for the same epochs when it is installed (``pip install -e .[bench]``).
+
+    OMP_WAIT_POLICY=PASSIVE python bench/fno_burgers.py --threads 2
+
+One JSON line per result.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import torch
+
+from explorer.data.operators import BurgersDataConfig
+from explorer.io import DatasetCache
+from explorer.models import FNOConfig, build_model
+from explorer.training import OperatorData
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _operator_common import DEFAULT_CACHE, base, cached, emit, setup, train
+
+
+def latency_ms(model: torch.nn.Module, s: int, repeats: int) -> float:
+    """Median wall time of one forward pass on one sample (no grad)."""
+    x = torch.randn(1, 1, s)
+    model.eval()
+    with torch.no_grad():
+        for _ in range(10):
+            model(x)
+        times = []
+        for _ in range(repeats):
+            t0 = time.perf_counter()
+            model(x)
+            times.append(time.perf_counter() - t0)
+    return 1e3 * statistics.median(times)
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--epochs", type=int, default=40)
+    p.add_argument("--n-train", type=int, default=1000)
+    p.add_argument("--n-test", type=int, default=200)
+    p.add_argument("--batch-size", type=int, default=20)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--cache", type=Path, default=DEFAULT_CACHE)
+    p.add_argument("--skip-neuralop", action="store_true")
+    args = p.parse_args()
+    setup(args.threads)
+    common = base("fno_burgers", args)
+    cache = DatasetCache(args.cache, device="cpu")
+
+    fine_train = BurgersDataConfig(resolution=1024, n_samples=args.n_train, seed=0)
+    fine_test = dataclasses.replace(fine_train, n_samples=args.n_test, seed=1)
+    _, seconds, made = cached(cache, fine_train)
+    if made:
+        emit(
+            common,
+            {
+                "metric": "generation_samples_per_s",
+                "resolution": 1024,
+                "n_samples": args.n_train,
+                "value": args.n_train / seconds,
+                "seconds": seconds,
+            },
+        )
+    test_1024, _, _ = cached(cache, fine_test)
+    data = OperatorData(
+        cache.get(fine_train.with_resolution(256)),
+        cache.get(fine_test.with_resolution(256)),
+        {4: test_1024},
+    )
+
+    models = {"explorer": build_model(FNOConfig(modes=16, width=64, layers=4), seed=0)}
+    if not args.skip_neuralop:
+        try:
+            from neuralop.models import FNO as NeuralOpFNO
+        except ImportError as exc:
+            emit(
+                common, {"model": "neuraloperator", "skipped": f"not installed: {exc}"}
+            )
+        else:
+            torch.manual_seed(args.seed)
+            # neuralop counts modes on both signs: n_modes = 32 keeps k = 0..16.
+            models["neuraloperator"] = NeuralOpFNO(
+                n_modes=(32,),
+                in_channels=1,
+                out_channels=1,
+                hidden_channels=64,
+                n_layers=4,
+            )
+    for name, model in models.items():
+        trainer, times = train(
+            model,
+            data,
+            epochs=args.epochs,
+            batch_size=args.batch_size,
+            lr=1e-3,
+            seed=args.seed,
+        )
+        e256 = trainer.evaluate(data.test)["rel_l2"]
+        e1024 = trainer.evaluate(test_1024)["rel_l2"]
+        record = {
+            "model": name,
+            "params": sum(p.numel() for p in model.parameters()),
+            "epochs": args.epochs,
+            "n_train": args.n_train,
+            "test_rel_l2_s256": e256,
+            "test_rel_l2_s1024_zero_shot": e1024,
+            "zero_shot_ratio": e1024 / e256,
+            "target_rel_l2": 1.5e-3,
+            "met_target": e256 <= 1.5e-3 and e1024 <= 1.1 * e256,
+            "seconds_per_epoch_median": statistics.median(times),
+            "seconds_total": sum(times),
+            "latency_ms_one_sample_s256": latency_ms(model, 256, 200),
+            "latency_target_ms": 2.0,
+        }
+        emit(common, record)
+
+
+if __name__ == "__main__":
+    main()
