@@ -196,7 +196,7 @@ def hessian_trace(
     *,
     probes: int = 32,
     mode: Mode = "reverse",
-    chunk: int = 32,
+    chunk: int = 8,
     seed: int = 0,
     generator: torch.Generator | None = None,
     progress: Progress | None = None,

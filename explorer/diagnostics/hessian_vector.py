@@ -73,7 +73,7 @@ class HessianOperator:
         params: Mapping[str, Tensor],
         *,
         mode: Mode = "reverse",
-        chunk: int = 32,
+        chunk: int = 8,
     ) -> None:
         if mode not in ("reverse", "forward"):
             raise ValueError(

@@ -175,7 +175,7 @@ def loss_plane(
     directions: Literal["random", "pca"]
     | tuple[Mapping[str, Tensor], Mapping[str, Tensor]] = "random",
     trajectory: Sequence[Mapping[str, Tensor]] | None = None,
-    steps: int = 21,
+    steps: int = 17,
     span: float | None = None,
     seed: int = 0,
     one_dim: OneDim = "zero",
@@ -206,8 +206,12 @@ def loss_plane(
         ``("beta", "alpha")``; with a trajectory, ``trajectory_alpha``,
         ``trajectory_beta`` and the true ``trajectory_loss`` over ``snapshot``.
 
-    Cost: steps² loss evaluations (0.5–3 ms each for the DeepXDE Burgers PINN on a
-    2-core CPU), batched ``chunk`` at a time.
+    Cost: steps² loss evaluations, batched ``chunk`` at a time: 3–7 ms each for the
+    DeepXDE Burgers PINN (2,780 points) on a shared 2-core CPU, so the default
+    17 × 17 grid takes 1–2 s and 41 × 41 about 5–10 s. Batching saves the per-call
+    overhead, not the arithmetic: for this PINN each evaluation is dominated by the
+    Taylor-mode jet arithmetic on (points × width) tensors, so a point-by-point loop
+    is not much slower on a CPU (see bench/diagnostics.py).
     """
     check_limits("loss_plane", LIMITS, steps=steps, chunk=chunk)
     check_limits("loss_plane", LIMITS, points=steps * steps)
