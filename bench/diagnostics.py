@@ -15,7 +15,9 @@ Prints one JSON line per result:
   True)`` gradient, then loops of ``torch.autograd.grad`` Hessian-vector products;
   power iteration with its stopping rule (relative change < tol), Hutchinson with
   Rademacher probes, and its Lanczos for SLQ. Same tolerance (1e-3) and probe/step
-  counts; accuracies against a tight Lanczos reference (tol 1e-8).
+  counts; accuracies against a tight Lanczos reference (tol 1e-8). Ours are timed
+  after that reference run, whose objective then carries its one-off torch.func
+  versus autograd gradient check (as a reused objective does in a live session).
 - ``ntk``: the empirical NTK of 512 points for a 3x30 network (1981 parameters),
   and the PINN's K_uu/K_ur/K_rr blocks on 512 residual + 128 boundary/initial points.
 
@@ -262,6 +264,15 @@ def bench_hessian(loss: PINNLoss, batch: Any, probes: int, steps: int) -> list[d
     top = ph.eigenvalue(max_iter=100, tol=TOL)
     t_theirs = time.perf_counter() - t0
     mine = float(ours.eigenvalue[0])
+    hvps = ph.hvps
+    ph.close()
+    # PyHessian's rule (relative change < tol) stops before its error is tol; at a
+    # 1000x tighter tol its error is comparable to ours at TOL.
+    t0 = time.perf_counter()
+    ph = PyHessian(loss, batch)
+    tight = ph.eigenvalue(max_iter=100, tol=TOL / 1000)
+    t_tight = time.perf_counter() - t0
+    ph.close()
     out.append(
         {
             "result": "hessian_top1",
@@ -270,14 +281,16 @@ def bench_hessian(loss: PINNLoss, batch: Any, probes: int, steps: int) -> list[d
             "pyhessian_s": round(t_theirs, 3),
             "ratio": round(t_theirs / t_ours, 2),
             "ours_hvps": ours.attrs["iterations"],
-            "pyhessian_hvps": ph.hvps,
+            "pyhessian_hvps": hvps,
             "reference_lambda_max": lam,
             "ours_rel_err": float(f"{abs(mine - lam) / abs(lam):.3e}"),
             "pyhessian_rel_err": float(f"{abs(top - lam) / abs(lam):.3e}"),
+            "pyhessian_tol_1e-6_s": round(t_tight, 3),
+            "pyhessian_tol_1e-6_hvps": ph.hvps,
+            "pyhessian_tol_1e-6_rel_err": float(f"{abs(tight - lam) / abs(lam):.3e}"),
             "target": "ratio >= 3",
         }
     )
-    ph.close()
 
     t0 = time.perf_counter()
     tr = hessian_trace(f, params, probes=probes, seed=1)

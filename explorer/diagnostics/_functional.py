@@ -90,6 +90,9 @@ class Objective:
         transformable: False when the loss takes derivatives by ``torch.autograd``
             inside (a torch.func transform would see them as zero).
         reverse_terms: for PINN losses, the terms that do.
+        gradient_checked: a torch.func gradient has been compared with autograd's
+            (and agreed, or ``transformable`` was cleared), so later Hessian
+            operators on this loss skip that check.
     """
 
     def __init__(
@@ -102,6 +105,7 @@ class Objective:
         self._fn = fn
         self.transformable = transformable
         self.reverse_terms = reverse_terms
+        self.gradient_checked = False
 
     def __call__(self, params: Mapping[str, Tensor]):
         return self._fn(params)

@@ -32,6 +32,7 @@ from torch.func import grad, jvp, vjp, vmap
 
 from explorer.diagnostics._functional import (
     FlatSpec,
+    Objective,
     ParamsLoss,
     scalar_loss,
     transformable,
@@ -99,14 +100,23 @@ class HessianOperator:
                 else:
                     self.gradient = self._grad(self.theta)
         except RuntimeError as err:
+            if isinstance(loss_fn, Objective):
+                loss_fn.gradient_checked, loss_fn.transformable = True, False
             self._autograd(f"torch.func failed: {str(err)[:160]}")
             return
         # A guard against losses that call torch.autograd inside without saying so:
         # torch.func would see those derivatives as zero. One autograd gradient
         # (about one more loss evaluation) must agree, else autograd takes over.
+        # Agreement is a property of the loss's code, so an Objective records it.
+        if getattr(loss_fn, "gradient_checked", False):
+            return
         reference = self._autograd_gradient()
         tol = float(torch.finfo(self.theta.dtype).eps) ** 0.5
-        if (self.gradient - reference).norm() > tol * (reference.norm() + tol):
+        agree = (self.gradient - reference).norm() <= tol * (reference.norm() + tol)
+        if isinstance(loss_fn, Objective):
+            loss_fn.gradient_checked = True
+            loss_fn.transformable = bool(agree)
+        if not agree:
             self._autograd("torch.func and autograd gradients disagree")
 
     def _autograd_gradient(self) -> Tensor:

@@ -37,7 +37,7 @@ def test_hvp_matches_dense(regression, mode) -> None:
     h = regression.dense_hessian()
     spec = FlatSpec(regression.params)
     op = HessianOperator(regression.loss_fn, regression.params, mode=mode)
-    assert op.mode == mode
+    assert op.mode == mode and regression.loss_fn.gradient_checked
     v = torch.randn(spec.numel, generator=torch.Generator().manual_seed(3)).double()
     assert rel(op.matvec(v), h @ v) <= TOL
     vs = torch.randn(5, spec.numel, generator=torch.Generator().manual_seed(4))

@@ -153,6 +153,8 @@ def test_undeclared_autograd_inside_is_caught() -> None:
     assert float(ds.loss.sel(alpha=-1.0, beta=-1.0)) == pytest.approx(exact, rel=1e-12)
     op = HessianOperator(f, params)
     assert op.mode == "autograd" and op.fallback
+    assert f.gradient_checked and not f.transformable  # remembered for next time
+    assert HessianOperator(f, params).mode == "autograd"
 
 
 @pytest.mark.parametrize(
