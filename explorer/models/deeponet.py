@@ -15,8 +15,10 @@ evaluated at the same grid's points (:meth:`DeepONet.evaluate` takes any points)
 from __future__ import annotations
 
 import itertools
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Literal, final
+from types import MappingProxyType
+from typing import ClassVar, Literal, final
 
 import torch
 import torch.nn.functional as F
@@ -26,7 +28,7 @@ from explorer._rng import seeded
 from explorer._validate import check_range
 from explorer.models.fno import _DTYPES, DType, check_choice
 
-__all__ = ["DeepONet", "DeepONetConfig"]
+__all__ = ["DeepONet", "DeepONetConfig", "check_sensors"]
 
 Activation = Literal["tanh", "gelu", "relu", "silu"]
 Grid = Literal["closed", "periodic"]
@@ -51,6 +53,16 @@ class DeepONetConfig:
         dtype: parameter dtype; inputs must have it.
     """
 
+    BOUNDS: ClassVar[Mapping[str, tuple[int, int]]] = MappingProxyType(
+        {
+            "sensors": (2, 4096),
+            "width": (4, 1024),
+            "branch_depth": (1, 10),
+            "trunk_depth": (1, 10),
+            "basis": (1, 1024),
+        }
+    )
+
     sensors: int = 100
     width: int = 64
     branch_depth: int = 2
@@ -61,17 +73,20 @@ class DeepONetConfig:
     dtype: DType = "float32"
 
     def __post_init__(self) -> None:
-        for field, lo, hi in (
-            ("sensors", 2, 4096),
-            ("width", 4, 1024),
-            ("branch_depth", 1, 10),
-            ("trunk_depth", 1, 10),
-            ("basis", 1, 1024),
-        ):
+        for field, (lo, hi) in self.BOUNDS.items():
             check_range(f"DeepONetConfig.{field}", getattr(self, field), lo, hi)
         check_choice("DeepONetConfig.activation", self.activation, Activation)
         check_choice("DeepONetConfig.grid", self.grid, Grid)
         check_choice("DeepONetConfig.dtype", self.dtype, DType)
+
+
+def check_sensors(sensors: int, n: int) -> None:
+    """Refuse more sensors than the input grid's ``n`` points, naming the fix."""
+    if sensors > n:
+        raise ValueError(
+            f"DeepONetConfig.sensors = {sensors} exceeds the {n} points of the input "
+            f"grid; use sensors <= {n} or give the input on a finer grid"
+        )
 
 
 def _mlp(sizes: list[int]) -> nn.ModuleList:
@@ -120,11 +135,7 @@ class DeepONet(nn.Module):
             raise ValueError(
                 f"DeepONet expects input (batch, 1, n); got {tuple(a.shape)}"
             )
-        if m > n:
-            raise ValueError(
-                f"DeepONetConfig.sensors = {m} exceeds the {n} points of the input "
-                f"grid; use sensors <= {n} or give the input on a finer grid"
-            )
+        check_sensors(m, n)
         v = a[:, 0]
         if self.config.grid == "periodic":
             v = torch.cat([v, v[:, :1]], dim=1)  # the wrap-around point x = 1

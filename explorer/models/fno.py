@@ -16,9 +16,10 @@ dimension (zero-shot super-resolution).
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Literal, final, get_args
+from types import MappingProxyType
+from typing import ClassVar, Literal, final, get_args
 
 import torch
 import torch.nn.functional as F
@@ -29,7 +30,7 @@ from explorer._validate import check_range
 from explorer.models.spectral_conv import SpectralConv, check_modes
 from explorer.models.spectral_weights import DenseWeights, SpectralWeights
 
-__all__ = ["FNO", "FNOBackbone", "FNOConfig", "Positional"]
+__all__ = ["FNO", "FNO_BOUNDS", "FNOBackbone", "FNOConfig", "Positional"]
 
 Positional = Literal["periodic", "closed", "none"]
 DType = Literal["float32", "float64"]
@@ -43,6 +44,20 @@ def check_choice(label: str, value: object, literal: object) -> None:
             f"{label} = {value!r} is not allowed; allowed: "
             + ", ".join(repr(a) for a in allowed)
         )
+
+
+#: Ranges of the numeric fields FNO and TFNO configs share (their ``BOUNDS``).
+FNO_BOUNDS = MappingProxyType(
+    {
+        "in_channels": (1, 64),
+        "out_channels": (1, 64),
+        "modes": (1, 512),
+        "width": (1, 512),
+        "layers": (1, 16),
+        "padding": (0.0, 1.0),
+        "projection": (1, 1024),
+    }
+)
 
 
 @final
@@ -69,6 +84,8 @@ class FNOConfig:
         dtype: parameter dtype; inputs must have it.
     """
 
+    BOUNDS: ClassVar[Mapping[str, tuple[float, float]]] = FNO_BOUNDS
+
     dim: int = 1
     in_channels: int = 1
     out_channels: int = 1
@@ -89,15 +106,7 @@ def check_fno_fields(config: object) -> None:
     name = type(config).__name__
     if getattr(config, "dim", None) not in (1, 2):
         raise ValueError(f"{name}.dim = {config.dim!r} is not allowed; allowed: 1, 2")  # type: ignore[attr-defined]
-    for field, lo, hi in (
-        ("in_channels", 1, 64),
-        ("out_channels", 1, 64),
-        ("modes", 1, 512),
-        ("width", 1, 512),
-        ("layers", 1, 16),
-        ("padding", 0.0, 1.0),
-        ("projection", 1, 1024),
-    ):
+    for field, (lo, hi) in FNO_BOUNDS.items():
         value = getattr(config, field)
         check_range(f"{name}.{field}", value, lo, hi)
         if isinstance(lo, int) and not isinstance(value, int):

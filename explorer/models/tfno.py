@@ -11,8 +11,10 @@ FNO's count.
 from __future__ import annotations
 
 import functools
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Literal, final
+from types import MappingProxyType
+from typing import ClassVar, Literal, final
 
 from torch import Tensor, nn
 
@@ -20,6 +22,7 @@ from explorer._rng import seeded
 from explorer._validate import check_range
 from explorer.models.fno import (
     _DTYPES,
+    FNO_BOUNDS,
     DType,
     FNOBackbone,
     Positional,
@@ -46,6 +49,10 @@ class TFNOConfig:
         rank: 1 to 1024.
     """
 
+    BOUNDS: ClassVar[Mapping[str, tuple[float, float]]] = MappingProxyType(
+        {**FNO_BOUNDS, "rank": (1, 1024)}
+    )
+
     dim: int = 1
     in_channels: int = 1
     out_channels: int = 1
@@ -62,7 +69,7 @@ class TFNOConfig:
     def __post_init__(self) -> None:
         check_fno_fields(self)
         check_choice("TFNOConfig.factorization", self.factorization, Factorization)
-        check_range("TFNOConfig.rank", self.rank, 1, 1024)
+        check_range("TFNOConfig.rank", self.rank, *self.BOUNDS["rank"])
 
 
 @final

@@ -12,8 +12,10 @@ not divisible by 2^levels are padded (circularly or with edge values) and croppe
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Literal, final
+from types import MappingProxyType
+from typing import ClassVar, Literal, final
 
 import torch
 import torch.nn.functional as F
@@ -42,6 +44,15 @@ class UNetConfig:
         dtype: parameter dtype.
     """
 
+    BOUNDS: ClassVar[Mapping[str, tuple[int, int]]] = MappingProxyType(
+        {
+            "in_channels": (1, 64),
+            "out_channels": (1, 64),
+            "width": (2, 256),
+            "levels": (1, 6),
+        }
+    )
+
     dim: int = 1
     in_channels: int = 1
     out_channels: int = 1
@@ -53,12 +64,7 @@ class UNetConfig:
     def __post_init__(self) -> None:
         if self.dim not in (1, 2):
             raise ValueError(f"UNetConfig.dim = {self.dim!r}; allowed: 1, 2")
-        for field, lo, hi in (
-            ("in_channels", 1, 64),
-            ("out_channels", 1, 64),
-            ("width", 2, 256),
-            ("levels", 1, 6),
-        ):
+        for field, (lo, hi) in self.BOUNDS.items():
             check_range(f"UNetConfig.{field}", getattr(self, field), lo, hi)
         check_choice("UNetConfig.boundary", self.boundary, Boundary)
         check_choice("UNetConfig.dtype", self.dtype, DType)

@@ -17,9 +17,10 @@ from __future__ import annotations
 import itertools
 import math
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from typing import Literal, final
+from types import MappingProxyType
+from typing import ClassVar, Literal, final
 
 import torch
 import xarray as xr
@@ -62,6 +63,17 @@ class OperatorTrainConfig:
             as the test trajectories hold).
     """
 
+    BOUNDS: ClassVar[Mapping[str, tuple[int, int]]] = MappingProxyType(
+        {
+            "epochs": (1, 100_000),
+            "batch_size": (1, 65_536),
+            "snapshot_every": (1, 100_000),
+            "show_samples": (0, 64),
+            "eval_samples": (1, 100_000),
+            "rollout_steps": (0, 100_000),
+        }
+    )
+
     epochs: int = 20
     batch_size: int = 20
     loss: LossName = "l2"
@@ -72,14 +84,7 @@ class OperatorTrainConfig:
     rollout_steps: int = 0
 
     def __post_init__(self) -> None:
-        for name, lo, hi in (
-            ("epochs", 1, 100_000),
-            ("batch_size", 1, 65_536),
-            ("snapshot_every", 1, 100_000),
-            ("show_samples", 0, 64),
-            ("eval_samples", 1, 100_000),
-            ("rollout_steps", 0, 100_000),
-        ):
+        for name, (lo, hi) in self.BOUNDS.items():
             check_range(f"OperatorTrainConfig.{name}", getattr(self, name), lo, hi)
         if self.loss not in ("l2", "h1"):
             raise ValueError(
