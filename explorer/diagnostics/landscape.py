@@ -206,12 +206,12 @@ def loss_plane(
         ``("beta", "alpha")``; with a trajectory, ``trajectory_alpha``,
         ``trajectory_beta`` and the true ``trajectory_loss`` over ``snapshot``.
 
-    Cost: steps² loss evaluations, batched ``chunk`` at a time: 3–7 ms each for the
-    DeepXDE Burgers PINN (2,780 points) on a shared 2-core CPU, so the default
-    17 × 17 grid takes 1–2 s and 41 × 41 about 5–10 s. Batching saves the per-call
-    overhead, not the arithmetic: for this PINN each evaluation is dominated by the
-    Taylor-mode jet arithmetic on (points × width) tensors, so a point-by-point loop
-    is not much slower on a CPU (see bench/diagnostics.py).
+    Cost: steps² loss evaluations, batched ``chunk`` at a time: 3–17 ms each for
+    the DeepXDE Burgers PINN (2,780 points) on a shared 2-core CPU, depending on
+    its load, so the default 17 × 17 grid takes 1–5 s and 41 × 41 10–30 s.
+    Batching saves the per-call overhead, not the arithmetic: each evaluation is
+    dominated by the Taylor-mode jet arithmetic on (points × width) tensors, so a
+    point-by-point loop was only 1.3–1.9× slower (bench/diagnostics.py).
     """
     check_limits("loss_plane", LIMITS, steps=steps, chunk=chunk)
     check_limits("loss_plane", LIMITS, points=steps * steps)
