@@ -176,7 +176,7 @@ def pinn_objective(
     weights: Mapping[str, float] | None = None,
     terms: Sequence[str] | None = None,
     split: bool = False,
-) -> ParamsLoss:
+) -> Objective:
     """The PINN's weighted loss Σₖ wₖ Lₖ(θ) on fixed points, as a ``ParamsLoss``.
 
     Args:
