@@ -276,8 +276,8 @@ class Partials:
         if not values.requires_grad:  # a field constant in xt: every partial is 0
             zero = torch.zeros_like(values)
             return dict.fromkeys(self._index, zero)
-        columns = values.unsqueeze(1) if values.dim() == 1 else values
-        with torch.enable_grad():
+        with torch.enable_grad():  # slicing too: under no_grad it would cut the graph
+            columns = values.unsqueeze(1) if values.dim() == 1 else values
             grads = [
                 torch.autograd.grad(
                     columns[:, j].sum(),

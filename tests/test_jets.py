@@ -72,3 +72,17 @@ def test_new_points_are_not_served_stale_cached_jets() -> None:
         a = p.residual(pinn, xt).detach()
         b = p.residual(lambda z: pinn(z), xt).detach()
         torch.testing.assert_close(a, b, rtol=1e-9, atol=1e-10)
+
+
+def test_reverse_mode_partials_survive_no_grad() -> None:
+    """Under ``torch.no_grad()`` the derivatives are still right, not silently 0."""
+    xt = torch.rand(16, 2, dtype=torch.float64)
+
+    def u(z: torch.Tensor) -> torch.Tensor:
+        return torch.sin(z[:, 0]) * z[:, 1] ** 2
+
+    with torch.no_grad():
+        d = Partials(u, xt, ("x", "t"))
+        ux, ut = d("x"), d("t")
+    torch.testing.assert_close(ux, torch.cos(xt[:, 0]) * xt[:, 1] ** 2)
+    torch.testing.assert_close(ut, 2 * torch.sin(xt[:, 0]) * xt[:, 1])
