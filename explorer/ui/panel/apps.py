@@ -27,14 +27,21 @@ def page(
     sidebar: Sequence[pn.viewable.Viewable],
     main: Sequence[pn.viewable.Viewable],
     sidebar_width: int = 360,
+    busy_indicator: bool = True,
 ) -> pn.template.BootstrapTemplate:
-    """A page with a header, a sidebar and a main area; no external resources."""
+    """A page with a header, a sidebar and a main area; no external resources.
+
+    ``busy_indicator=False`` drops the header's spinner (a page that polls from a
+    periodic callback would spin it all the time).
+    """
+    extra = {} if busy_indicator else {"busy_indicator": None}
     return pn.template.BootstrapTemplate(
         title=f"{TITLE} — {title}",
         sidebar=list(sidebar),
         main=list(main),
         sidebar_width=sidebar_width,
         header_background=_HEADER,
+        **extra,
     )
 
 
@@ -50,7 +57,13 @@ def pinn_lab_page() -> pn.viewable.Viewable:
     pn.extension("katex")
     lab = PINNLab(PINNSession(), location=pn.state.location)
     lab.start()
-    return page("PINN Lab", [lab.sidebar], [lab.main], sidebar_width=380)
+    return page(
+        "PINN Lab",
+        [lab.sidebar],
+        [lab.main],
+        sidebar_width=380,
+        busy_indicator=False,  # the lab has its own progress bar and status line
+    )
 
 
 APPS: dict[str, Callable[[], pn.viewable.Viewable]] = {

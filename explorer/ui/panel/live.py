@@ -49,6 +49,14 @@ def _framewise(view: hv.Dimensioned) -> hv.Dimensioned:
     return view.map(lambda el: el.opts(framewise=True), [hv.Element])
 
 
+def _responsive(view: hv.Dimensioned) -> bool:
+    """Whether the figure fills its width (an overlay takes its members' sizing)."""
+    return any(
+        hv.Store.lookup_options("bokeh", el, "plot").kwargs.get("responsive")
+        for el in [view, *view.traverse(lambda e: e, [hv.Element])]
+    )
+
+
 def panels(view: hv.Dimensioned | None) -> list[hv.Dimensioned | None]:
     """The panels of a Layout (a DynamicMap holds one panel), or ``[view]``."""
     if isinstance(view, hv.Layout):
@@ -62,9 +70,16 @@ class LivePlot(pn.viewable.Viewer):
     Args:
         placeholder: the text shown before the first frame.
         height: the height of responsive plots (px); fixed-size plots keep theirs.
+        css_class: a class on the plot's container (for page styles and tests).
     """
 
-    def __init__(self, placeholder: str = "", height: int = 300, **params: Any):
+    def __init__(
+        self,
+        placeholder: str = "",
+        height: int = 300,
+        css_class: str = "",
+        **params: Any,
+    ):
         super().__init__(**params)
         self.height = height
         self.pane = pn.pane.HoloViews(sizing_mode="stretch_width")
@@ -73,7 +88,12 @@ class LivePlot(pn.viewable.Viewer):
         )
         # The pane is swapped in and out, never hidden: toggling a served HoloViews
         # pane's `visible` fails in Panel 1.9 (it re-validates its stylesheets).
-        self.layout = pn.Column(self.note, sizing_mode="stretch_width", margin=0)
+        self.layout = pn.Column(
+            self.note,
+            sizing_mode="stretch_width",
+            margin=0,
+            css_classes=[css_class] if css_class else [],
+        )
         self._pipe: hv.streams.Pipe | None = None
         self._signature: tuple = ()
         self._frame: hv.Dimensioned | None = None
@@ -95,8 +115,7 @@ class LivePlot(pn.viewable.Viewer):
                 self.layout.objects = [self.note]
             return
         view = _framewise(view)
-        plot = hv.Store.lookup_options("bokeh", view, "plot").kwargs
-        if plot.get("responsive"):
+        if _responsive(view):
             view = view.opts(height=self.height)
         sig = signature(view)
         self._frame = view

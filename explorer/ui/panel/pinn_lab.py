@@ -62,6 +62,7 @@ _MIN_DRAW_GAP = 0.5  # s between redraws, however cheap
 _MAX_DRAW_GAP = 5.0  # s between redraws, however costly (new figures cost most)
 # Curves sit three abreast: legends go under them, so the frames keep the width.
 _LEGEND = {"legend_position": "bottom", "legend_cols": 2}
+_CURVES = 340  # px: the curves' height, legend included
 _PRESS_TRAIN = "Press **Train** (or **Step**) to see the {what}."
 _SAVE_HELP = (
     "Figures: the save tool (disk icon) in each plot's toolbar downloads it as "
@@ -208,9 +209,15 @@ class PINNLab(pn.viewable.Viewer):
             value=0, max=1, bar_color="primary", sizing_mode="stretch_width"
         )
         self.status = pn.pane.Alert(sizing_mode="stretch_width", margin=(5, 10))
-        self.loss = LivePlot(_PRESS_TRAIN.format(what="loss terms"))
-        self.errors = LivePlot(_PRESS_TRAIN.format(what="error against the reference"))
-        self.slice = LivePlot("", height=240)
+        self.loss = LivePlot(
+            _PRESS_TRAIN.format(what="loss terms"), height=_CURVES, css_class="lab-loss"
+        )
+        self.errors = LivePlot(
+            _PRESS_TRAIN.format(what="error against the reference"),
+            height=_CURVES,
+            css_class="lab-errors",
+        )
+        self.slice = LivePlot("", height=_CURVES - 60, css_class="lab-slice")
         self.time = pn.widgets.FloatSlider(
             label="Time t of the slice",
             start=0.0,
@@ -222,7 +229,7 @@ class PINNLab(pn.viewable.Viewer):
         self.slice_column = pn.Column(
             self.time, self.slice, visible=False, sizing_mode="stretch_width"
         )
-        self.fields = [LivePlot("") for _ in range(3)]
+        self.fields = [LivePlot("", css_class=f"lab-field-{i}") for i in range(3)]
         # Diagnostics in dynamic tabs: only the open one is drawn and sent.
         self.weights = LivePlot(_PRESS_TRAIN.format(what="loss-term weights"))
         self.gradnorms = LivePlot(_PRESS_TRAIN.format(what="gradient norms"))
@@ -466,8 +473,8 @@ class PINNLab(pn.viewable.Viewer):
             if i < len(views):
                 slot.show(views[i])
         self.slice_column.visible = len(views) > len(self.fields)
-        if self.slice_column.visible:
-            self.slice.show(views[len(self.fields)])
+        if self.slice_column.visible:  # a third of the width: a smaller title
+            self.slice.show(views[len(self.fields)].opts(fontsize={"title": "10pt"}))
 
     def _fail(self, what: str, err: Exception) -> None:
         self._fill([])
