@@ -211,7 +211,12 @@ class Optimization:
         if config.optimizer != "lbfgs":
             # One fused kernel per parameter instead of ~10 ops each: 0.23 against
             # 0.69 ms per step for the Burgers net on one CPU thread (torch 2.13).
-            fused = all(p.device.type in ("cpu", "cuda") for p in params)
+            # torch's fused kernels refuse complex parameters (e.g. neuraloperator's
+            # spectral weights): those take the default implementation.
+            fused = all(
+                p.device.type in ("cpu", "cuda") and p.is_floating_point()
+                for p in params
+            )
             if config.optimizer == "adamw":
                 self._adam = torch.optim.AdamW(
                     params,

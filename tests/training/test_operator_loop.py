@@ -239,3 +239,20 @@ def test_two_dimensional_data_train_and_snapshot() -> None:
     # Parseval in 2-D: the shells hold the whole mean square.
     y = trainer.y_test
     assert float(energy_spectrum(y).sum()) == pytest.approx(float(y.square().mean()))
+
+
+def test_adam_takes_complex_parameters() -> None:
+    # neuraloperator's spectral weights are complex; torch's fused Adam refuses them.
+    from explorer.training.optim import Optimization
+
+    w = torch.zeros(3, dtype=torch.complex64, requires_grad=True)
+    opt = Optimization([w], OptimConfig(lr=0.1), total_steps=10)
+
+    def closure() -> torch.Tensor:
+        w.grad = None
+        loss = (w - 1).abs().square().sum()
+        loss.backward()
+        return loss
+
+    assert opt.step(closure).loss == pytest.approx(3.0)
+    assert torch.allclose(w, torch.full((3,), 0.1 + 0j))
