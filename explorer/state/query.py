@@ -25,7 +25,7 @@ from explorer.state.training import TrainingState
 if TYPE_CHECKING:
     from explorer.state.session import PINNSession
 
-__all__ = ["apply_query", "encode", "session_query"]
+__all__ = ["apply_query", "encode", "session_query", "set_from_text"]
 
 _GROUPS = {"model": ModelState.KNOBS, "training": TrainingState.KNOBS}
 
@@ -78,9 +78,11 @@ def apply_query(session: PINNSession, query: Mapping[str, str]) -> list[str]:
         for name in names:
             key = f"{group}.{name}"
             if key in rest:
-                _set(getattr(session, group), name, key, rest.pop(key), notices)
+                set_from_text(
+                    getattr(session, group), name, key, rest.pop(key), notices
+                )
     if "seed" in rest:
-        _set(session, "seed", "seed", rest.pop("seed"), notices)
+        set_from_text(session, "seed", "seed", rest.pop("seed"), notices)
     for key, text in rest.items():
         notices.append(
             f"{key} = {text!r} ignored: unknown key; allowed: problem, seed, "
@@ -127,13 +129,14 @@ def _apply_problem_values(
         state.parameters.param.update(**good)
 
 
-def _set(
+def set_from_text(
     target: param.Parameterized,
     name: str,
     key: str,
     text: str,
     notices: list[str],
 ) -> None:
+    """Set knob ``name`` of ``target`` from query text, or add a notice why not."""
     try:
         setattr(target, name, _decode(target.param[name], text))
     except ValueError as err:  # from parsing, or param's own bounds/choices check
