@@ -8,6 +8,16 @@ from explorer.plotting.fields import (
     field_image,
     plot_solution,
 )
+from explorer.plotting.operators import (
+    band_error_curves,
+    learning_curve,
+    operator_error_curves,
+    operator_fields,
+    operator_samples,
+    operator_spectra,
+    rollout_errors,
+    superres_errors,
+)
 from explorer.plotting.run_fields import compare_fields, field_views, residual_map
 from explorer.plotting.spectrum import error_spectrum, error_spectrum_data
 from explorer.plotting.training import (
@@ -19,6 +29,7 @@ from explorer.plotting.training import (
 )
 
 __all__ = [
+    "band_error_curves",
     "compare_curves",
     "compare_fields",
     "complex_field",
@@ -32,8 +43,15 @@ __all__ = [
     "field_image",
     "field_views",
     "gradnorm_curves",
+    "learning_curve",
     "loss_curves",
+    "operator_error_curves",
+    "operator_fields",
+    "operator_samples",
+    "operator_spectra",
     "plot_solution",
     "residual_map",
+    "rollout_errors",
+    "superres_errors",
     "weight_curves",
 ]
