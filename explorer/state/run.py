@@ -1,11 +1,16 @@
 """A training run in progress: one trainer, the thread that trains it, its history.
 
-:class:`TrainingRun` consumes :meth:`Trainer.run` events either in a daemon worker
+:class:`TrainingRun` consumes a trainer's ``run`` events either in a daemon worker
 thread (:meth:`TrainingRun.start`) or in the calling thread
 (:meth:`TrainingRun.iterate`), and publishes what they say through thread-safe reads:
 :attr:`~TrainingRun.status`, :attr:`~TrainingRun.latest`,
 :attr:`~TrainingRun.history`. It never touches param objects, so no watcher ever runs
 in the worker thread; front ends poll a :class:`Version` counter instead.
+
+Any trainer whose ``run(steps, control=...)`` yields events with ``snapshot``,
+``message`` and ``diverged`` fits: a :class:`TrainerKind` says how to read where it
+is and what an event says (:data:`PINN_TRAINER` for the PINN :class:`Trainer`, in
+steps; the operator session defines one in epochs).
 """
 
 from __future__ import annotations
@@ -15,15 +20,23 @@ import contextlib
 import math
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
-from typing import Literal
+from typing import Any, Literal
 
 import xarray as xr
+from explorer.training import RunControl, Trainer, TrainEvent, concat_history
 
-from explorer.training import RunControl, RunSpec, Trainer, TrainEvent, concat_history
-
-__all__ = ["MAX_SNAPSHOTS", "RunState", "RunStatus", "TrainingRun", "Version"]
+__all__ = [
+    "MAX_SNAPSHOTS",
+    "PINN_TRAINER",
+    "Progress",
+    "RunState",
+    "RunStatus",
+    "TrainerKind",
+    "TrainingRun",
+    "Version",
+]
 
 #: Snapshots kept per run; beyond it every other one is dropped (first and newest
 #: stay), so a long run with frequent snapshots cannot fill a 2 GB box. The default
@@ -34,7 +47,7 @@ RunState = Literal[
     "idle",  # built, no step taken yet
     "running",
     "paused",
-    "finished",  # reached its step target
+    "finished",  # reached its step (epoch) target
     "converged",  # L-BFGS stopped on a tolerance
     "diverged",  # a non-finite loss: the last finite state was restored
     "stopped",  # stop() or an interrupted headless run
@@ -52,7 +65,7 @@ class RunStatus:
 
     Attributes:
         state: the run's lifecycle state (see :data:`RunState`).
-        step: steps taken so far.
+        step: steps (or epochs: see ``unit``) taken so far.
         steps: the step the current (or last) stretch of training runs to.
         steps_per_second: recent training speed (0 when not running).
         phase: the optimiser of the last step: ``"adam"``, ``"adamw"``, ``"lbfgs"``.
@@ -61,6 +74,7 @@ class RunStatus:
         lbfgs_stop: why L-BFGS returned in its last step ("" before L-BFGS).
         message: the divergence message, or a note about the last action.
         error: the exception that ended the run ("" if none).
+        unit: what a step is: ``"step"`` (an optimiser step) or ``"epoch"``.
     """
 
     state: RunState = "idle"
@@ -73,11 +87,13 @@ class RunStatus:
     lbfgs_stop: str = ""
     message: str = ""
     error: str = ""
+    unit: str = "step"
 
     def __str__(self) -> str:
-        parts = [self.state, f"step {self.step}/{self.steps}"]
+        parts = [self.state, f"{self.unit} {self.step}/{self.steps}"]
         if self.state == "running":
-            parts.append(f"{self.steps_per_second:.0f} steps/s")
+            rate = self.steps_per_second
+            parts.append(f"{rate:.{0 if rate >= 10 else 2}g} {self.unit}s/s")
         if self.phase:
             parts.append(self.phase)
         if math.isfinite(self.loss):
@@ -91,6 +107,71 @@ class RunStatus:
             if extra:
                 text += f" | {extra}"
         return text
+
+
+@dataclass(frozen=True)
+class Progress:
+    """What :class:`TrainingRun` reads from one event of any trainer.
+
+    Attributes:
+        step: the step (epoch) count after the event.
+        loss: the loss of the step (epoch).
+        phase: the optimiser of the step ("" when there is one only).
+        stop_reason: why L-BFGS returned ("" otherwise).
+        converged: the optimiser stopped on a tolerance.
+        rel_l2: the relative L² error of the event's snapshot (None without one).
+    """
+
+    step: int
+    loss: float
+    phase: str = ""
+    stop_reason: str = ""
+    converged: bool = False
+    rel_l2: float | None = None
+
+
+@dataclass(frozen=True)
+class TrainerKind:
+    """How a :class:`TrainingRun` reads one kind of trainer.
+
+    Attributes:
+        unit: what one of its steps is called (``"step"``, ``"epoch"``).
+        position: trainer -> steps taken so far.
+        target: trainer -> the step count its config trains to.
+        progress: event -> :class:`Progress`.
+        concat: snapshots -> the history along the step dim.
+        thread: the worker thread's name.
+    """
+
+    unit: str
+    position: Callable[[Any], int]
+    target: Callable[[Any], int]
+    progress: Callable[[Any], Progress]
+    concat: Callable[[Sequence[xr.Dataset]], xr.Dataset]
+    thread: str
+
+
+def _pinn_progress(event: TrainEvent) -> Progress:
+    snap = event.snapshot
+    return Progress(
+        step=event.step,
+        loss=event.info.loss,
+        phase=event.info.phase,
+        stop_reason=event.info.stop_reason or "",
+        converged=bool(event.info.converged),
+        rel_l2=None if snap is None else float(snap["rel_l2"].values[0]),
+    )
+
+
+#: The PINN :class:`~explorer.training.Trainer`: optimiser steps.
+PINN_TRAINER = TrainerKind(
+    unit="step",
+    position=lambda trainer: trainer.step,
+    target=lambda trainer: trainer.config.steps,
+    progress=_pinn_progress,
+    concat=concat_history,
+    thread="pinn-train",
+)
 
 
 class Version:
@@ -142,17 +223,28 @@ class TrainingRun:
         spec: the recipe the trainer was built from (kept for exports).
         trainer: the trainer; only this object's thread steps it.
         version: the counter to bump on every observable change.
+        kind: how to read the trainer (default: the PINN Trainer).
     """
 
-    def __init__(self, spec: RunSpec, trainer: Trainer, version: Version) -> None:
+    def __init__(
+        self,
+        spec: Any,
+        trainer: Any,
+        version: Version,
+        *,
+        kind: TrainerKind = PINN_TRAINER,
+    ) -> None:
         self.spec = spec
+        self.kind = kind
         self.trainer: Trainer | None = trainer
         self._version = version
         self._lock = threading.RLock()
         self._snapshots: list[xr.Dataset] = []
         self._generation = 0  # bumped when thinning reorders the snapshot list
         self._cache: tuple[int, int, xr.Dataset | None] = (0, 0, None)
-        self._status = RunStatus(step=trainer.step, steps=trainer.config.steps)
+        self._status = RunStatus(
+            step=kind.position(trainer), steps=kind.target(trainer), unit=kind.unit
+        )
         self._rate: collections.deque[tuple[float, int]] = collections.deque()
         self._last_bump = 0.0
         self._thread: threading.Thread | None = None
@@ -178,6 +270,12 @@ class TrainingRun:
         return status
 
     @property
+    def finished(self) -> bool:
+        """The trainer reached its configured step (epoch) target."""
+        trainer, kind = self.trainer, self.kind
+        return trainer is not None and kind.position(trainer) >= kind.target(trainer)
+
+    @property
     def latest(self) -> xr.Dataset | None:
         """The newest snapshot (a one-step Dataset), or None before the first."""
         with self._lock:
@@ -191,7 +289,7 @@ class TrainingRun:
 
     @property
     def history(self) -> xr.Dataset | None:
-        """All snapshots along ``step`` (cached; treat as read-only), or None."""
+        """All snapshots along ``step`` (``epoch``) (cached; read-only), or None."""
         with self._lock:
             snaps, generation = list(self._snapshots), self._generation
             cached_generation, done, cached = self._cache
@@ -202,7 +300,7 @@ class TrainingRun:
         if done == len(snaps) and cached is not None:
             return cached
         # Concatenate only what arrived since the cached history.
-        history = concat_history(
+        history = self.kind.concat(
             ([cached] if cached is not None else []) + snaps[done:]
         )
         with self._lock:
@@ -227,7 +325,10 @@ class TrainingRun:
         self._paused = single
         self._control = control
         self._thread = threading.Thread(
-            target=self._work, args=(steps, control), name="pinn-train", daemon=True
+            target=self._work,
+            args=(steps, control),
+            name=self.kind.thread,
+            daemon=True,
         )
         self._thread.start()
 
@@ -310,19 +411,20 @@ class TrainingRun:
         trainer = self.trainer
         if trainer is None:
             raise RuntimeError("this run is closed; build a new one")
-        target = trainer.config.steps if steps is None else trainer.step + steps
+        kind = self.kind
+        position = kind.position(trainer)
+        target = kind.target(trainer) if steps is None else position + steps
         with self._lock:
             self._rate.clear()
         self._set(state="running", steps=target, message="", error="")
         state: RunState = "stopped"
         error = ""
-        last = None
+        last: tuple[Progress, bool] | None = None
         try:
             for event in trainer.run(steps, control=control):
-                self._record(event)
-                last = event
+                last = (self._record(event), bool(event.diverged))
                 yield event
-            state = _outcome(last, trainer.step, target)
+            state = _outcome(last, kind.position(trainer), target)
         except Exception as err:
             state, error = "error", f"{type(err).__name__}: {err}"
             if reraise:
@@ -332,32 +434,34 @@ class TrainingRun:
                 control.finish()
             self._set(state=state, error=error, steps_per_second=0.0)
 
-    def _record(self, event: TrainEvent) -> None:
+    def _record(self, event: Any) -> Progress:
         now = time.monotonic()
+        p = self.kind.progress(event)
         with self._lock:
             rate = self._rate
-            rate.append((now, event.step))
+            rate.append((now, p.step))
             while rate and now - rate[0][0] > _RATE_WINDOW:
                 rate.popleft()
-            changes: dict = {"step": event.step, "phase": event.info.phase}
+            changes: dict = {"step": p.step, "phase": p.phase}
             if len(rate) > 1 and rate[-1][0] > rate[0][0]:
                 changes["steps_per_second"] = (rate[-1][1] - rate[0][1]) / (
                     rate[-1][0] - rate[0][0]
                 )
             if not event.diverged:
-                changes["loss"] = event.info.loss
-            if event.info.stop_reason:
-                changes["lbfgs_stop"] = event.info.stop_reason
+                changes["loss"] = p.loss
+            if p.stop_reason:
+                changes["lbfgs_stop"] = p.stop_reason
             if event.diverged and event.message:
                 changes["message"] = event.message
             if event.snapshot is not None:
                 self._add_snapshot(event.snapshot)
-                changes["rel_l2"] = float(event.snapshot["rel_l2"].values[0])
+                changes["rel_l2"] = p.rel_l2
             self._status = replace(self._status, **changes)
             due = now - self._last_bump >= _BUMP_SECONDS
             if due or event.snapshot is not None or event.diverged:
                 self._last_bump = now
                 self._version.bump()
+        return p
 
     def _add_snapshot(self, snap: xr.Dataset) -> None:
         self._snapshots.append(snap)
@@ -379,11 +483,14 @@ class TrainingRun:
         self._version.bump()
 
 
-def _outcome(last: TrainEvent | None, step: int, target: int) -> RunState:
-    """How a stretch of training that ended without an exception ended."""
-    if last is not None and last.diverged:
+def _outcome(last: tuple[Progress, bool] | None, step: int, target: int) -> RunState:
+    """How a stretch of training that ended without an exception ended.
+
+    ``last`` is the last event's progress and whether it diverged.
+    """
+    if last is not None and last[1]:
         return "diverged"
-    if last is not None and last.info.converged:
+    if last is not None and last[0].converged:
         return "converged"
     if step >= target:
         return "finished"
