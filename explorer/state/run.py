@@ -25,11 +25,13 @@ from dataclasses import dataclass, replace
 from typing import Any, Literal
 
 import xarray as xr
+
 from explorer.training import RunControl, Trainer, TrainEvent, concat_history
 
 __all__ = [
     "MAX_SNAPSHOTS",
     "PINN_TRAINER",
+    "Observer",
     "Progress",
     "RunState",
     "RunStatus",
@@ -37,6 +39,11 @@ __all__ = [
     "TrainingRun",
     "Version",
 ]
+
+Observer = Callable[[Trainer, "TrainEvent | None"], None]
+"""``fn(trainer, event)``: called in the training thread after each step's event is
+recorded, while the trainer waits between steps (``event`` is None for a new
+trainer, before its first step). It must be quick and must not raise."""
 
 #: Snapshots kept per run; beyond it every other one is dropped (first and newest
 #: stay), so a long run with frequent snapshots cannot fill a 2 GB box. The default
@@ -224,6 +231,8 @@ class TrainingRun:
         trainer: the trainer; only this object's thread steps it.
         version: the counter to bump on every observable change.
         kind: how to read the trainer (default: the PINN Trainer).
+        observers: called with every event (see :data:`Observer`); the list is
+            read at each step, so later additions take effect.
     """
 
     def __init__(
@@ -231,11 +240,13 @@ class TrainingRun:
         spec: Any,
         trainer: Any,
         version: Version,
+        observers: list[Observer] | None = None,
         *,
         kind: TrainerKind = PINN_TRAINER,
     ) -> None:
         self.spec = spec
         self.kind = kind
+        self._observers = observers if observers is not None else []
         self.trainer: Trainer | None = trainer
         self._version = version
         self._lock = threading.RLock()
@@ -423,6 +434,8 @@ class TrainingRun:
         try:
             for event in trainer.run(steps, control=control):
                 last = (self._record(event), bool(event.diverged))
+                for observe in tuple(self._observers):
+                    observe(trainer, event)
                 yield event
             state = _outcome(last, kind.position(trainer), target)
         except Exception as err:

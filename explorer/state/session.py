@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 import os
 import weakref
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +28,7 @@ from explorer.problems import make_problem
 from explorer.state.model import ModelState
 from explorer.state.problem import ProblemState
 from explorer.state.query import apply_query, session_query
-from explorer.state.run import RunStatus, TrainingRun, Version
+from explorer.state.run import Observer, RunStatus, TrainingRun, Version
 from explorer.state.training import (
     NO_CURRICULUM,
     TrainingState,
@@ -124,6 +124,7 @@ class PINNSession(param.Parameterized):
         )
         self._version = Version()
         self._holder: list[TrainingRun | None] = [None]  # shared with the finalizer
+        self._observers: list[Observer] = []
         self._closed = False
         self._knob_watcher: Any = None
         # A forgotten session must not leave its thread training.
@@ -221,7 +222,9 @@ class PINNSession(param.Parameterized):
             self.error = str(err)
             self._version.bump()
             return False
-        self._holder[0] = TrainingRun(spec, trainer, self._version)
+        self._holder[0] = TrainingRun(spec, trainer, self._version, self._observers)
+        for observe in tuple(self._observers):
+            observe(trainer, None)
         with param.edit_constant(self):
             self.stale = False
         self.error = ""
@@ -301,6 +304,19 @@ class PINNSession(param.Parameterized):
             raise ValueError(self.error or "this session is closed")
         run.stop()
         return run.iterate(steps, reraise=True)
+
+    def observe(self, fn: Observer) -> Callable[[], None]:
+        """Call ``fn(trainer, event)`` in the training thread after every step of
+        every run (and ``fn(trainer, None)`` when a run is built); returns a function
+        that removes it. Without observers training does no extra work.
+        """
+        self._observers.append(fn)
+
+        def remove() -> None:
+            if fn in self._observers:
+                self._observers.remove(fn)
+
+        return remove
 
     # ---- files -----------------------------------------------------------------------
     def export(self, path: str | os.PathLike) -> Path:
