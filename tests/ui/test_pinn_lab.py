@@ -359,6 +359,19 @@ def test_compare_trains_two_runs_that_differ_in_one_setting(lab: PINNLab) -> Non
     assert compare.pair is None and compare.curves.view is None
 
 
+def test_compare_says_when_the_setting_has_not_acted_yet(lab: PINNLab) -> None:
+    compare = lab.compare
+    compare.setting.value = "adaptive"  # RAD every 500 steps; the runs take 60
+    assert compare.train()
+    pair = compare.pair
+    wait_for(
+        lambda: all(s.run and not s.run.alive for s in pair.sessions.values()),
+        "both workers to end",
+    )
+    lab.tabs.active = 1
+    assert "identical so far: training.adaptive" in plain(compare.status.object)
+
+
 # ---- pages -------------------------------------------------------------------------
 def test_page_is_registered_and_builds_without_a_server() -> None:
     assert APPS["pinn-lab"] is pinn_lab_page

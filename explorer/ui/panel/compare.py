@@ -12,7 +12,9 @@ from __future__ import annotations
 import time
 from typing import Any
 
+import numpy as np
 import panel as pn
+import xarray as xr
 
 from explorer.plotting import compare_curves, compare_fields
 from explorer.state import COMPARISONS, CompareSession, PINNSession
@@ -27,6 +29,18 @@ _NOT_YET = "No comparison yet: press **Train both**."
 def _label(name: str) -> str:
     key, a, b = COMPARISONS[name]
     return f"{key.rpartition('.')[2]}: {a} vs {b}"
+
+
+def _identical(histories: dict[str, xr.Dataset]) -> bool:
+    """Two histories past one snapshot, with equal losses at equal steps."""
+    if len(histories) != 2:
+        return False
+    a, b = histories.values()
+    return (
+        a.sizes["step"] > 1
+        and np.array_equal(a["step"].values, b["step"].values)
+        and np.array_equal(a["loss"].values, b["loss"].values)
+    )
 
 
 class CompareView(pn.viewable.Viewer):
@@ -51,10 +65,10 @@ class CompareView(pn.viewable.Viewer):
             width=320,
         )
         self.train_button = pn.widgets.Button(
-            label="▶ Train both", color="primary", width=120
+            label="▶ Train both", color="primary", width=120, align="end"
         )
-        self.pause_button = pn.widgets.Button(label="Pause", width=90)
-        self.reset_button = pn.widgets.Button(label="Reset", width=90)
+        self.pause_button = pn.widgets.Button(label="Pause", width=90, align="end")
+        self.reset_button = pn.widgets.Button(label="Reset", width=90, align="end")
         self.train_button.on_click(lambda _: self.train())
         self.pause_button.on_click(lambda _: self.pause())
         self.reset_button.on_click(lambda _: self.reset())
@@ -69,7 +83,6 @@ class CompareView(pn.viewable.Viewer):
                 self.train_button,
                 self.pause_button,
                 self.reset_button,
-                align="end",
             ),
             self.status,
             self.curves,
@@ -148,21 +161,31 @@ class CompareView(pn.viewable.Viewer):
         bad = pair.error or any(
             s.state in ("diverged", "error") for s in pair.statuses.values()
         )
-        kind = "danger" if bad else "info" if pair.running else "light"
-        self.status.param.update(
-            object="  \n".join(escape_markdown(x) for x in lines), alert_type=kind
-        )
         if not draw:
+            self._show_status(lines, bad)
             return 0.0
         self._seen = pair.version
         start = time.perf_counter()
         histories = {k: h for k, h in pair.histories.items() if h is not None}
+        if _identical(histories):
+            lines.append(
+                f"The two runs are identical so far: {pair.setting} has not changed "
+                "the training yet (adaptive refinement, for one, acts only every "
+                "'Adaptive every' steps)."
+            )
+        self._show_status(lines, bad)
         if histories:
             self.curves.show(compare_curves(histories, "rel_l2"))
             views = panels(compare_fields(histories))
             for slot, view in zip(self.fields, views, strict=False):
                 slot.show(view)
         return time.perf_counter() - start
+
+    def _show_status(self, lines: list[str], bad: bool) -> None:
+        kind = "danger" if bad else "info" if self.running else "light"
+        self.status.param.update(
+            object="  \n".join(escape_markdown(x) for x in lines), alert_type=kind
+        )
 
     def __panel__(self) -> pn.viewable.Viewable:
         return self.layout

@@ -263,7 +263,7 @@ class PINNLab(pn.viewable.Viewer):
         self.tabs = pn.Tabs(
             ("Live", live),
             ("Compare", self.compare),
-            dynamic=True,
+            dynamic=False,  # the Compare tab is light until it trains
             sizing_mode="stretch_width",
         )
         self.tabs.param.watch(lambda _: self.poll(force=True), "active")
@@ -521,6 +521,11 @@ class PINNLab(pn.viewable.Viewer):
         try:
             views = panels(eigen_views(history, reference))
             views.append(energy_curve(history, reference))
+            # A third of the width each: legends under the plots, smaller titles.
+            views = [
+                v.opts(fontsize={"title": "10pt"}, **{**_LEGEND, "legend_cols": 3})
+                for v in views
+            ]
         except _PLOT_ERRORS as err:
             self._fail("States", err)
             return
