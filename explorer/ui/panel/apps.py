@@ -16,7 +16,7 @@ from explorer.state import PINNSession, ProblemState
 from explorer.ui.panel.gallery import Gallery
 from explorer.ui.panel.pinn_lab import PINNLab
 
-__all__ = ["APPS", "gallery_page", "page", "pinn_lab_page"]
+__all__ = ["APPS", "gallery_page", "lab_page", "page", "pinn_lab_page"]
 
 TITLE = "Neural PDE Explorer"
 _HEADER = "#0b5394"
@@ -57,6 +57,11 @@ def pinn_lab_page() -> pn.viewable.Viewable:
     pn.extension("katex")
     lab = PINNLab(PINNSession(), location=pn.state.location)
     lab.start()
+    return lab_page(lab)
+
+
+def lab_page(lab: PINNLab) -> pn.template.BootstrapTemplate:
+    """The page around a PINN Lab (for builders that keep a handle on the lab)."""
     return page(
         "PINN Lab",
         [lab.sidebar],
