@@ -1,5 +1,12 @@
 """Pure plotting: xarray in, HoloViews out; never torch, never widgets."""
 
+from explorer.plotting.diagnostics import (
+    hessian_spectrum,
+    landscape_contour,
+    landscape_surface,
+    loss_line_curve,
+    sharpness_curve,
+)
 from explorer.plotting.eigen import eigen_views, energy_curve
 from explorer.plotting.fields import (
     complex_field,
@@ -7,6 +14,12 @@ from explorer.plotting.fields import (
     field_curve,
     field_image,
     plot_solution,
+)
+from explorer.plotting.ntk import (
+    ntk_change_curve,
+    ntk_projection_plot,
+    ntk_spectrum,
+    width_sweep,
 )
 from explorer.plotting.operators import (
     band_error_curves,
@@ -18,6 +31,7 @@ from explorer.plotting.operators import (
     rollout_errors,
     superres_errors,
 )
+from explorer.plotting.regression import gd_loss_curve, regression_fit
 from explorer.plotting.run_fields import compare_fields, field_views, residual_map
 from explorer.plotting.spectrum import error_spectrum, error_spectrum_data
 from explorer.plotting.training import (
@@ -42,16 +56,27 @@ __all__ = [
     "field_curve",
     "field_image",
     "field_views",
+    "gd_loss_curve",
     "gradnorm_curves",
+    "hessian_spectrum",
+    "landscape_contour",
+    "landscape_surface",
     "learning_curve",
     "loss_curves",
+    "loss_line_curve",
+    "ntk_change_curve",
+    "ntk_projection_plot",
+    "ntk_spectrum",
     "operator_error_curves",
     "operator_fields",
     "operator_samples",
     "operator_spectra",
     "plot_solution",
+    "regression_fit",
     "residual_map",
     "rollout_errors",
+    "sharpness_curve",
     "superres_errors",
     "weight_curves",
+    "width_sweep",
 ]
