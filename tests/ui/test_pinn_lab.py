@@ -29,6 +29,7 @@ from panel.io.location import Location
 
 from explorer.state import PINNSession
 from explorer.ui.panel import APPS, PINNLab, pinn_lab_page
+from explorer.ui.panel.apps import lab_page
 
 ROOT = Path(__file__).parents[2]
 TIMEOUT = 30.0
@@ -425,3 +426,48 @@ def test_served_pages_answer_load_nothing_external_and_log_no_errors() -> None:
         logging.getLogger().removeHandler(errors)
     assert errors.records == []
     assert threading.active_count() < 50  # no runaway threads from the sessions
+
+
+def test_a_closed_page_stops_its_run_and_frees_the_trainer() -> None:
+    """Bokeh destroys a session whose page is gone; the lab closes its session."""
+    labs: list[PINNLab] = []
+
+    def builder() -> pn.viewable.Viewable:
+        lab = PINNLab(tiny(steps=100_000), location=pn.state.location)
+        lab.start()
+        # Trained from the server's thread, as a click would be (the page's
+        # destruction runs there too).
+        assert lab.train()
+        labs.append(lab)
+        return lab_page(lab)
+
+    port = _free_port()
+    server = pn.serve(
+        {"lab": builder},
+        port=port,
+        address="127.0.0.1",
+        threaded=True,
+        show=False,
+        start=True,
+        # A page that never connects (or went away) is dropped after 0.5 s.
+        check_unused_sessions_milliseconds=200,
+        unused_session_lifetime_milliseconds=500,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                url = f"http://127.0.0.1:{port}/lab"
+                with urllib.request.urlopen(url, timeout=60) as response:
+                    assert response.status == 200
+                break
+            except OSError:
+                assert time.monotonic() < deadline
+                time.sleep(0.2)
+        (lab,) = labs
+        run = lab.session.run
+        wait_for(lambda: lab.session.status.state == "closed", "the session to close")
+        assert not run.alive and lab.session.trainer is None
+        assert lab._callback is None  # polling stopped
+    finally:
+        server.stop()
