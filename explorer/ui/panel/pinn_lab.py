@@ -45,6 +45,7 @@ from explorer.plotting import (
 from explorer.problems import PROBLEMS
 from explorer.state import ModelState, PINNSession, RunStatus, TrainingState
 from explorer.ui.panel.compare import CompareView
+from explorer.ui.panel.diagnostics_tab import DiagnosticsTab
 from explorer.ui.panel.live import LivePlot, panels
 from explorer.ui.panel.widgets import (
     MATH_CSS,
@@ -260,9 +261,11 @@ class PINNLab(pn.viewable.Viewer):
             sizing_mode="stretch_width",
         )
         self.compare = CompareView(self.session)
+        self.diagnostics_tab = DiagnosticsTab(self.session)
         self.tabs = pn.Tabs(
             ("Live", live),
             ("Compare", self.compare),
+            ("Diagnostics", self.diagnostics_tab),
             dynamic=False,  # the Compare tab is light until it trains
             sizing_mode="stretch_width",
         )
@@ -311,6 +314,7 @@ class PINNLab(pn.viewable.Viewer):
             self._callback = None
         self.session.close()
         self.compare.close()
+        self.diagnostics_tab.close()
 
     def start(self, period_ms: int = POLL_MS) -> None:
         """Poll from a periodic callback and close on tab close (served pages only)."""
@@ -369,6 +373,9 @@ class PINNLab(pn.viewable.Viewer):
             self._show_status()
             self._sync_url()
         now = time.monotonic()
+        if self.tabs.active == 2:
+            self.diagnostics_tab.poll()
+            return
         if self.tabs.active == 1:
             if force or now >= self._next_draw:
                 self._throttle(self.compare.poll(), now)
