@@ -60,6 +60,8 @@ def gd_loss_curve(history: xr.Dataset, *, title: str = "") -> hv.Overlay:
     _bokeh()
     ds = _check(history, "history", ["loss"], ("step",))
     values = ds["loss"].values.astype(float)
+    # A diverging run reaches 1e300 before it overflows: cap what is drawn.
+    values = np.where(np.isfinite(values), np.minimum(values, 1e100), values)
     steps = ds["step"].values
     ydim = hv.Dimension("loss", label="training loss")
     rises = int(np.sum(np.diff(values) > 0)) if values.size > 1 else 0

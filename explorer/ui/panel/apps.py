@@ -14,9 +14,17 @@ import panel as pn
 
 from explorer.state import PINNSession, ProblemState
 from explorer.ui.panel.gallery import Gallery
+from explorer.ui.panel.landscape_lab import LandscapeLab
 from explorer.ui.panel.pinn_lab import PINNLab
 
-__all__ = ["APPS", "gallery_page", "lab_page", "page", "pinn_lab_page"]
+__all__ = [
+    "APPS",
+    "gallery_page",
+    "lab_page",
+    "landscape_lab_page",
+    "page",
+    "pinn_lab_page",
+]
 
 TITLE = "Neural PDE Explorer"
 _HEADER = "#0b5394"
@@ -71,7 +79,20 @@ def lab_page(lab: PINNLab) -> pn.template.BootstrapTemplate:
     )
 
 
+def landscape_lab_page() -> pn.viewable.Viewable:
+    """The Landscape Lab: edge of stability, Hessian spectra, lazy training."""
+    lab = LandscapeLab()
+    lab.start()
+    return page(
+        "Landscape Lab",
+        [lab.sidebar],
+        [lab.main],
+        busy_indicator=False,  # the lab has its own progress bar and status line
+    )
+
+
 APPS: dict[str, Callable[[], pn.viewable.Viewable]] = {
     "gallery": gallery_page,
     "pinn-lab": pinn_lab_page,
+    "landscape-lab": landscape_lab_page,
 }
