@@ -12,9 +12,10 @@ from collections.abc import Callable, Sequence
 
 import panel as pn
 
-from explorer.state import PINNSession, ProblemState
+from explorer.state import OperatorSession, PINNSession, ProblemState
 from explorer.ui.panel.gallery import Gallery
 from explorer.ui.panel.landscape_lab import LandscapeLab
+from explorer.ui.panel.operator_lab import OperatorLab
 from explorer.ui.panel.pinn_lab import PINNLab
 
 __all__ = [
@@ -22,6 +23,7 @@ __all__ = [
     "gallery_page",
     "lab_page",
     "landscape_lab_page",
+    "operator_lab_page",
     "page",
     "pinn_lab_page",
 ]
@@ -79,6 +81,19 @@ def lab_page(lab: PINNLab) -> pn.template.BootstrapTemplate:
     )
 
 
+def operator_lab_page() -> pn.viewable.Viewable:
+    """The Operator Lab: learn a solution operator live; the URL holds the run."""
+    lab = OperatorLab(OperatorSession(), location=pn.state.location)
+    lab.start()
+    return page(
+        "Operator Lab",
+        [lab.sidebar],
+        [lab.main],
+        sidebar_width=380,
+        busy_indicator=False,  # the lab has its own progress bar and status line
+    )
+
+
 def landscape_lab_page() -> pn.viewable.Viewable:
     """The Landscape Lab: edge of stability, Hessian spectra, lazy training."""
     lab = LandscapeLab()
@@ -95,4 +110,5 @@ APPS: dict[str, Callable[[], pn.viewable.Viewable]] = {
     "gallery": gallery_page,
     "pinn-lab": pinn_lab_page,
     "landscape-lab": landscape_lab_page,
+    "operator-lab": operator_lab_page,
 }
