@@ -273,7 +273,7 @@ def operator_spectra(
         ),
     ]
     values = np.concatenate([shown(truth), shown(pred)])
-    title = f"Energy spectra of the test set, epoch {int(snap['epoch'].values)}"
+    title = f"Energy spectra, epoch {int(snap['epoch'].values)}"
     if modes is not None and 0 < modes <= k[-1]:
         # A VLine gets no legend entry in bokeh: the title names it.
         items.append(
@@ -281,7 +281,7 @@ def operator_spectra(
                 color=_PALETTE[2], line_dash="dotted", line_width=2
             )
         )
-        title += f" (dotted: the {modes} kept modes)"
+        title += f" (dotted: {modes} kept modes)"
     return hv.Overlay(items).opts(
         logx=True,
         logy=True,

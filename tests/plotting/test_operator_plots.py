@@ -165,7 +165,7 @@ def test_spectra_are_log_log_without_the_mean(heat: xr.Dataset) -> None:
     )
     assert option(view, "logx") is True and option(view, "logy") is True
     assert [v.data for v in elements(view, hv.VLine)] == [4.0]
-    assert "4 kept modes" in str(option(view, "title"))
+    assert "dotted: 4 kept modes" in str(option(view, "title"))
 
 
 def test_superres_bars_name_each_grid(heat: xr.Dataset) -> None:
