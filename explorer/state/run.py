@@ -100,7 +100,9 @@ class RunStatus:
         parts = [self.state, f"{self.unit} {self.step}/{self.steps}"]
         if self.state == "running":
             rate = self.steps_per_second
-            parts.append(f"{rate:.{0 if rate >= 10 else 2}g} {self.unit}s/s")
+            # Whole numbers from 10 up ("120 steps/s"), two digits below ("0.57").
+            shown = f"{rate:.0f}" if rate >= 9.5 else f"{rate:.2g}"
+            parts.append(f"{shown} {self.unit}s/s")
         if self.phase:
             parts.append(self.phase)
         if math.isfinite(self.loss):
