@@ -431,7 +431,9 @@ class PINNLab(pn.viewable.Viewer):
         self.status.param.update(
             object="  \n".join(escape_markdown(x) for x in lines), alert_type=kind
         )
-        self.download.disabled = s.history is None
+        # `latest`, not `history`: the history concatenates new snapshots, which
+        # costs a copy of the whole run; the status refreshes 4 times a second.
+        self.download.disabled = s.latest is None
 
     # ---- drawing ---------------------------------------------------------------------
     def draw(self) -> None:
