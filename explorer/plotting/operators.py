@@ -273,20 +273,20 @@ def operator_spectra(
         ),
     ]
     values = np.concatenate([shown(truth), shown(pred)])
-    title = f"Energy spectra, epoch {int(snap['epoch'].values)}"
+    axis = log_axis(values)
     if modes is not None and 0 < modes <= k[-1]:
-        # A VLine gets no legend entry in bokeh: the title names it.
+        # A line segment, not a VLine: bokeh gives a VLine no legend entry.
+        lo, hi = axis.get("ylim", (np.nanmin(values), np.nanmax(values)))
         items.append(
-            hv.VLine(float(modes)).opts(
-                color=_PALETTE[2], line_dash="dotted", line_width=2
-            )
+            hv.Curve(
+                ([modes, modes], [lo, hi]), kdim, edim, label=f"{modes} kept modes"
+            ).opts(color=_PALETTE[2], line_dash="dotted", line_width=2)
         )
-        title += f" (dotted: {modes} kept modes)"
     return hv.Overlay(items).opts(
         logx=True,
         logy=True,
-        **log_axis(values),
-        title=title,
+        **axis,
+        title=f"Energy spectra, epoch {int(snap['epoch'].values)}",
         legend_position="bottom_left",
         show_legend=True,
         responsive=True,

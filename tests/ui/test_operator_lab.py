@@ -180,7 +180,8 @@ def test_train_shows_data_progress_then_training_and_plots(lab: OperatorLab) -> 
         "prediction 1",
     ]
     assert "epoch 3" in title(lab.spectra.view)
-    assert "4 kept modes" in title(lab.spectra.view)
+    labels = [c.label for c in lab.spectra.view.traverse(lambda e: e, [hv.Curve])]
+    assert labels == ["truth", "prediction", "4 kept modes"]
     assert isinstance(lab.bands.view, hv.Overlay)
     assert isinstance(lab.superres.view, hv.Bars)
     assert not lab.rollout.layout.visible and not lab.fields_row.visible
