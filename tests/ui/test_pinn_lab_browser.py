@@ -144,11 +144,15 @@ class Lab:
             ".map(c => c.innerText).join('').trim()"
         )
 
-    def step_holds(self, seconds: float = 1.5) -> bool:
+    def step(self) -> int:
+        """The step count in the status line."""
+        return int(self.status().split("step ")[1].split("/")[0])
+
+    def step_holds(self, seconds: float) -> bool:
         """The status's step count is the same ``seconds`` apart."""
-        before = self.status().split("step ")[1].split("/")[0]
+        before = self.step()
         time.sleep(seconds)
-        return self.status().split("step ")[1].split("/")[0] == before
+        return self.step() == before
 
     def nu(self):
         # The Problem tab's first number box: Burgers' nu (the seed box is first).
@@ -212,9 +216,12 @@ def test_train_pause_and_reload_from_the_url(served: tuple[str, Path]) -> None:
 
             page.get_by_role("button", name="Pause").click()
             wait_for(lambda: lab.status().startswith("paused"), "the pause")
-            # The step in flight lands, and the redraw that follows a pause.
-            wait_for(lambda: lab.step_holds(2.0), "the step count to settle")
-            assert lab.step_holds(1.0)  # and it stays paused
+            # At most the step in flight lands (the status may lag behind the
+            # redraw that follows a pause, on a busy machine), then nothing.
+            paused_at = lab.step()
+            time.sleep(4.0)
+            assert lab.step() - paused_at <= 1
+            assert lab.step_holds(1.5)
             lab.shot("paused")
             lab.assert_clean(host)
 
