@@ -81,6 +81,7 @@ _LABELS = {
     "trunk_depth": "Trunk depth",
     "basis": "Basis functions p",
     "levels": "Levels (halvings)",
+    "zero_mean": "Zero-mean inputs",
 }
 
 #: Network name -> its config class.
@@ -140,9 +141,15 @@ def _knob(
             label=label,
             doc=f"{cls.__name__}.{name}; allowed: {', '.join(map(str, objects))}",
         )
-    lo, hi = bounds[name]
+    if hint is bool:
+        return param.Boolean(
+            default, label=label, doc=f"{cls.__name__}.{name}; allowed: true, false"
+        )
     integer = hint is int
     kind = param.Integer if integer else param.Number
+    if name not in bounds:  # the config checks it (the session reports why)
+        return kind(default, label=label, doc=f"{cls.__name__}.{name}")
+    lo, hi = bounds[name]
     return kind(
         default,
         bounds=(lo, hi),
