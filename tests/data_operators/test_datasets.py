@@ -187,3 +187,15 @@ def test_navier_stokes_records_start_from_the_input() -> None:
     # The mean vorticity is zero on the torus, and stays zero.
     assert np.abs(w.mean(dim=("x", "y")).values).max() < 1e-6
     assert isinstance(ds, xr.Dataset)
+
+
+def test_zero_mean_drops_the_random_mean() -> None:
+    # 8 modes on 32 points: the grid mean is the function's mean.
+    base = dataclasses.replace(TINY["heat"], input_modes=8)
+    ds = generate_dataset(dataclasses.replace(base, zero_mean=True), device=CPU)
+    assert np.abs(ds["a"].mean("x").values).max() < 1e-12
+    assert np.abs(ds["u"].mean("x").values).max() < 1e-12
+    kept = generate_dataset(base, device=CPU)
+    assert np.abs(kept["a"].mean("x").values).max() > 1e-3  # the measure as written
+    with pytest.raises(ValueError, match=r"BurgersDataConfig.zero_mean = 1"):
+        BurgersDataConfig(zero_mean=1)  # type: ignore[arg-type]

@@ -32,6 +32,7 @@ __all__ = [
     "AbstractDatasetConfig",
     "DatasetKind",
     "Variables",
+    "check_flag",
     "default_device",
     "generate_chunk",
     "generate_dataset",
@@ -42,6 +43,16 @@ Variables = dict[str, tuple[tuple[str, ...], Tensor]]
 """Data variables of a chunk: name -> (dims, tensor with a leading sample axis)."""
 
 _DTYPES = {"float32": torch.float32, "float64": torch.float64}
+
+
+def check_flag(config: object, name: str) -> None:
+    """Refuse a non-bool flag, naming the config field."""
+    value = getattr(config, name)
+    if not isinstance(value, bool):
+        raise ValueError(
+            f"{type(config).__name__}.{name} = {value!r} is not allowed; "
+            "allowed: True, False"
+        )
 
 
 def default_device() -> torch.device:

@@ -9,7 +9,7 @@ from typing import final
 import torch
 from torch import Tensor
 
-from explorer.data.operators.base import AbstractDatasetConfig, Variables
+from explorer.data.operators.base import AbstractDatasetConfig, Variables, check_flag
 from explorer.data.operators.random_functions import (
     finer_grid,
     grf_coefficients,
@@ -42,6 +42,7 @@ class HeatDataConfig(AbstractDatasetConfig):
         t_final: T (1e-4 to 10).
         alpha, tau, sigma: the input measure N(0, σ²(−Δ + τ²I)^{−α}).
         input_modes: K (4 to 1024).
+        zero_mean: drop the k = 0 mode (the mean, which the heat flow keeps).
     """
 
     family = "heat"
@@ -65,10 +66,12 @@ class HeatDataConfig(AbstractDatasetConfig):
     tau: float = 5.0
     sigma: float = 25.0
     input_modes: int = 64
+    zero_mean: bool = False
     dtype: str = "float32"
 
     def __post_init__(self) -> None:
         self.check()
+        check_flag(self, "zero_mean")
 
     def coords(self) -> dict[str, Tensor]:
         n = self.resolution
@@ -77,6 +80,8 @@ class HeatDataConfig(AbstractDatasetConfig):
     def solve_chunk(self, indices: range, device: torch.device) -> Variables:
         field = GaussianRandomField(alpha=self.alpha, tau=self.tau, sigma=self.sigma)
         c = grf_coefficients(field, indices, self.input_modes, self.seed).to(device)
+        if self.zero_mean:
+            c[:, 0] = 0
         n = finer_grid(self.resolution, 2 * self.input_modes)
         f = n // self.resolution
         a = synthesize(c, n, dim=1)[:, ::f]

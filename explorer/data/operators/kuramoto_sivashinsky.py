@@ -30,7 +30,7 @@ _COURANT = 0.25
 class KSDataConfig(AbstractDatasetConfig):
     """Trajectories of  uₜ + u uₓ + uₓₓ + uₓₓₓₓ = 0  on x ∈ [0, L) periodic.
 
-    u(·, 0) ~ N(0, σ²(−Δ + τ²I)^{−α}) on the period L (modes |k| < K); after a
+    u(·, 0) ~ N(0, σ²(−Δ + τ²I)^{−α}) on the period L (modes 0 < |k| < K); after a
     burn-in t_burn the field is on the chaotic attractor and is recorded at
     t = t_burn + j·dt_record, j = 0 … n_times − 1 (stored as t = j·dt_record).
 
@@ -102,6 +102,7 @@ class KSDataConfig(AbstractDatasetConfig):
             alpha=self.alpha, tau=self.tau, sigma=self.sigma, length=self.length
         )
         c = grf_coefficients(field, indices, self.input_modes, self.seed)
+        c[:, 0] = 0  # the usual KS setting: a mean would only shift (Galilean)
         problem = self.problem()
         amplitude = 6 * point_std(field, self.input_modes)
         fine = SpectralETDRK4().resolution(problem, self.resolution, amplitude)
