@@ -72,12 +72,17 @@ def main() -> None:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--cache", type=Path, default=DEFAULT_CACHE)
     p.add_argument("--skip-neuralop", action="store_true")
+    p.add_argument(
+        "--zero-mean", action="store_true", help="drop the random mean of u0"
+    )
     args = p.parse_args()
     setup(args.threads)
     common = base("fno_burgers", args)
     cache = DatasetCache(args.cache, device="cpu")
 
-    fine_train = BurgersDataConfig(resolution=1024, n_samples=args.n_train, seed=0)
+    fine_train = BurgersDataConfig(
+        resolution=1024, n_samples=args.n_train, seed=0, zero_mean=args.zero_mean
+    )
     fine_test = dataclasses.replace(fine_train, n_samples=args.n_test, seed=1)
     _, seconds, made = cached(cache, fine_train)
     if made:
@@ -137,6 +142,8 @@ def main() -> None:
         e1024 = trainer.evaluate(test_1024)["rel_l2"]
         record = {
             "model": name,
+            "zero_mean": args.zero_mean,
+            "batch_size": args.batch_size,
             "params": sum(p.numel() for p in model.parameters()),
             "epochs": args.epochs,
             "n_train": args.n_train,
