@@ -236,6 +236,19 @@ def test_time_slider_moves_the_slice(lab: PINNLab) -> None:
     assert "t = 0.5" in title(lab.slice.view)
 
 
+def test_an_unchanged_picture_is_not_sent_again(lab: PINNLab) -> None:
+    click(lab.train_button)
+    finish(lab)
+    prediction, reference = lab.fields[0], lab.fields[1]
+    frames = (prediction.frames, reference.frames)
+    lab.draw()  # nothing new
+    assert (prediction.frames, reference.frames) == frames
+    click(lab.train_button)  # plays on: a new prediction, the same reference
+    finish(lab)
+    assert prediction.frames > frames[0] and reference.frames == frames[1]
+    assert "step 120" in title(prediction.view)
+
+
 def test_a_finished_run_plays_on_when_train_is_pressed(lab: PINNLab) -> None:
     click(lab.train_button)
     finish(lab)

@@ -3,15 +3,18 @@
 A new frame whose elements, axes kinds and colour maps match the figure on screen is
 streamed into it (bokeh patches its data sources: cheap for the server and the
 browser); anything else gets a new figure. Ranges, colour limits, ticks and titles
-follow every frame (``framewise``). Before the first frame, or when a plot does not
-apply, the pane shows a short text instead.
+follow every frame (``framewise``); a frame identical to the one on screen is not
+sent at all. Before the first frame, or when a plot does not apply, the pane shows a
+short text instead.
 """
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any
 
 import holoviews as hv
+import numpy as np
 import panel as pn
 
 __all__ = ["LivePlot", "panels"]
@@ -42,6 +45,20 @@ def signature(view: hv.Dimensioned) -> tuple:
             )
         )
     return tuple(parts)
+
+
+def _content(view: hv.Dimensioned) -> str:
+    """A digest of a view's values and per-frame options: equal means nothing new."""
+    digest = hashlib.blake2b(digest_size=16)
+    for el in [view, *view.traverse(lambda e: e, [hv.Element])]:
+        kwargs = hv.Store.lookup_options("bokeh", el, "plot").kwargs
+        digest.update(repr(sorted((k, kwargs.get(k)) for k in _PER_FRAME)).encode())
+        if isinstance(el, hv.Element):
+            for dim in el.dimensions():
+                values = np.ascontiguousarray(el.dimension_values(dim, flat=False))
+                digest.update(values.tobytes() if values.dtype != object else b"")
+                digest.update(repr(values.dtype).encode())
+    return digest.hexdigest()
 
 
 def _framewise(view: hv.Dimensioned) -> hv.Dimensioned:
@@ -97,6 +114,7 @@ class LivePlot(pn.viewable.Viewer):
         self._pipe: hv.streams.Pipe | None = None
         self._signature: tuple = ()
         self._frame: hv.Dimensioned | None = None
+        self._content = ""
         self.frames = 0  # frames shown (new figures and streamed ones)
         self.figures = 0  # new figures built
 
@@ -118,7 +136,11 @@ class LivePlot(pn.viewable.Viewer):
         if _responsive(view):
             view = view.opts(height=self.height)
         sig = signature(view)
-        self._frame = view
+        content = _content(view)
+        same = sig == self._signature and content == self._content
+        if same and self.pane in self.layout:
+            return  # the same picture (e.g. the reference): nothing to send
+        self._frame, self._content = view, content
         self.frames += 1
         if sig == self._signature and self._pipe is not None:
             self._pipe.send(view)
