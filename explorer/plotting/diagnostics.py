@@ -300,12 +300,12 @@ def hessian_spectrum(
     if not title:
         title = "Hessian spectrum"
         if top is not None and top.size:
-            title += f": λ_max = {top[0]:.3g}"
+            title = f"Hessian: λ_max = {top[0]:.3g}"
             if top.size > 1:
                 title += f", λ_{top.size} = {top[-1]:.3g}"
         n = ds.attrs.get("n_params")
         if n:
-            title += f" ({n} parameters)"
+            title += f" ({n} params)"
     return hv.Overlay(items).opts(
         title=title,
         logy=log,

@@ -210,8 +210,8 @@ def width_sweep(sweep: xr.Dataset, *, title: str = "") -> hv.Overlay:
         )
     return hv.Overlay(items).opts(
         title=title
-        or "Lazy training: the kernel moves less as the width grows"
-        + (f" (slope {slope:.2f})" if np.isfinite(slope) else ""),
+        or "NTK change against width"
+        + (f": slope {slope:.2f}" if np.isfinite(slope) else ""),
         logx=True,
         logy=True,
         **log_axis(c),

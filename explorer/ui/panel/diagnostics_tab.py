@@ -91,7 +91,7 @@ class DiagnosticsTab(pn.viewable.Viewer):
         self.cancel_button.on_click(lambda _: self.cancel())
         self.log = knob_widget(st, "log_scale")
         self.surface_toggle = pn.widgets.Checkbox(
-            label="3-D surface (landscape)", value=False
+            label="3-D surface (landscape)", value=False, css_classes=["diag-surface"]
         )
         self.surface_toggle.param.watch(lambda _: self.draw(), "value")
         st.param.watch(lambda _: self.draw(), "log_scale")
@@ -99,18 +99,23 @@ class DiagnosticsTab(pn.viewable.Viewer):
             value=0, max=100, bar_color="secondary", sizing_mode="stretch_width"
         )
         self.status = pn.pane.Alert(
-            _NOTHING, alert_type="light", sizing_mode="stretch_width"
+            _NOTHING,
+            alert_type="light",
+            sizing_mode="stretch_width",
+            css_classes=["diag-status"],
         )
-        self.main_plot = LivePlot(_NOTHING, css_class="diag-main")
+        self.main_plot = LivePlot("", css_class="diag-main")
         self.side_plots = [LivePlot("", css_class=f"diag-side-{i}") for i in range(2)]
         self.surface = pn.pane.Plotly(
             None, sizing_mode="stretch_width", height=500, visible=False
         )
         self.sharpness_plot = LivePlot(_NO_SHARPNESS, css_class="diag-sharpness")
+        self.track = knob_widget(st, "track_sharpness")
+        self.track.css_classes = ["diag-track"]
         tracking = pn.Column(
             pn.pane.Markdown("#### Sharpness during training"),
             pn.Row(
-                knob_widget(st, "track_sharpness"),
+                self.track,
                 knob_widget(st, "every"),
                 knob_widget(st, "trace_probes"),
                 sizing_mode="stretch_width",
@@ -180,6 +185,9 @@ class DiagnosticsTab(pn.viewable.Viewer):
     def _show_status(self, running: bool) -> None:
         st = self.state
         lines, kind = [], "info" if running else _KIND.get(st.state, "light")
+        # Not the Live tab's status line verbatim: its text identifies that line.
+        run = st.session.status
+        lines.append(f"The run: {run.state} at step {run.step} of {run.steps}")
         if st.message:
             lines.append(st.message)
         if st.error:
@@ -235,7 +243,7 @@ class DiagnosticsTab(pn.viewable.Viewer):
                 lambda: ntk_projection_plot(result),
             ]
         if not views:
-            self.main_plot.show(None, _NOTHING)
+            self.main_plot.show(None, "")
         plots = [self.main_plot, *self.side_plots]
         for i, plot in enumerate(plots):
             if i < len(views):

@@ -108,7 +108,10 @@ class LandscapeLab(pn.viewable.Viewer):
             value=0, max=100, bar_color="secondary", sizing_mode="stretch_width"
         )
         self.status = pn.pane.Alert(
-            "Press **Train**.", alert_type="light", sizing_mode="stretch_width"
+            "Press **Train**.",
+            alert_type="light",
+            sizing_mode="stretch_width",
+            css_classes=["ll-status"],
         )
         self.plots = {
             "sharpness": LivePlot(
@@ -206,8 +209,8 @@ class LandscapeLab(pn.viewable.Viewer):
                 st.ntk,
                 lambda: ntk_spectrum(
                     st.ntk,
-                    title="Tangent kernel on the training points: start and end "
-                    f"(relative change {float(st.ntk['change'][-1]):.3g})",
+                    title="NTK at the start and the end: relative change "
+                    f"{float(st.ntk['change'][-1]):.3g}",
                 ),
             ),
             "sweep": (st.sweep_result, lambda: width_sweep(st.sweep_result)),
