@@ -405,10 +405,14 @@ def learning_curve(result: xr.Dataset) -> hv.Overlay:
     edim = hv.Dimension("error", label="test relative L²")
     seeds = result["test_rel_l2"].transpose("value", "seed").values
     dots = [(v, e) for v, row in zip(values, seeds) for e in row if np.isfinite(e)]
-    items: list[hv.Element] = [
-        hv.Scatter(dots, vdim, edim, label="each seed").opts(
-            color=_PALETTE[0], alpha=0.5, size=6
-        ),
+    items: list[hv.Element] = []
+    if seeds.shape[1] > 1:  # with one seed the mean is the seed
+        items.append(
+            hv.Scatter(dots, vdim, edim, label="each seed").opts(
+                color=_PALETTE[0], alpha=0.5, size=6
+            )
+        )
+    items += [
         hv.Curve((values, result["error"].values), vdim, edim, label="mean").opts(
             color=_PALETTE[0], line_width=2
         ),
