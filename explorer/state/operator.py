@@ -58,6 +58,7 @@ __all__ = ["OPERATOR_TRAINER", "OperatorSession", "default_cache_dir"]
 
 _BUILD_ERRORS = (ValueError, RuntimeError, ArithmeticError)
 _CHUNK = 32  # samples per cached chunk: a progress step and a resumable unit
+_CANCEL_WAIT = 10.0  # s: a cancelled data job stops at its next chunk
 
 
 def default_cache_dir() -> Path:
@@ -191,6 +192,7 @@ class OperatorSession(param.Parameterized):
         self._prepare = Job(self._version)
         self._sweep = Job(self._version)
         self._closed = False
+        self._cancelled = False  # the running data job was cancelled
         self._watchers: dict[str, Any] = {}
         # A forgotten session must not leave its threads working.
         weakref.finalize(self, _stop, self._holder, (self._prepare, self._sweep))
@@ -355,8 +357,14 @@ class OperatorSession(param.Parameterized):
         """
         if self._refuse_closed():
             return False
-        if self.preparing:
-            return True  # training starts when the data are ready
+        if self.preparing and not self._cancelled:
+            return True  # not cancelled: training starts when the data are ready
+        if self.preparing:  # cancelled, still finishing its chunk
+            self._prepare.join(_CANCEL_WAIT)
+            if self.preparing:
+                self.error = "the cancelled data preparation is still finishing; retry"
+                self._version.bump()
+                return False
         run = self.run
         if run is not None and not self.stale and run.trainer is not None:
             if run.alive:
@@ -379,6 +387,7 @@ class OperatorSession(param.Parameterized):
         data = self._memo(spec)
         if data is not None:
             return self._install(spec, data, start=True, epochs=epochs)
+        self._cancelled = False
         return self._prepare.start(
             "preparing data",
             lambda progress, cancel: self._prepare_and_train(
@@ -439,7 +448,7 @@ class OperatorSession(param.Parameterized):
 
     def stop(self) -> None:
         """Cancel data preparation and end the training thread (the trainer stays)."""
-        self._prepare.cancel(wait=10.0)
+        self._cancel_preparation()
         run = self.run
         if run is not None:
             run.stop()
@@ -453,7 +462,7 @@ class OperatorSession(param.Parameterized):
         """
         if self._refuse_closed():
             return False
-        self._prepare.cancel(wait=10.0)
+        self._cancel_preparation()
         self._end_run()
         spec = self._spec_or_error()
         if spec is None:
@@ -469,7 +478,7 @@ class OperatorSession(param.Parameterized):
     def close(self) -> None:
         """Stop every thread and free the trainer; the history stays readable."""
         self._sweep.cancel(wait=10.0)
-        self._prepare.cancel(wait=10.0)
+        self._cancel_preparation()
         run = self.run
         if run is not None:
             run.close()
@@ -487,7 +496,7 @@ class OperatorSession(param.Parameterized):
         """
         if self._refuse_closed():
             raise ValueError(self.error)
-        self._prepare.cancel(wait=10.0)
+        self._cancel_preparation()
         run = self.run
         if run is None or self.stale or run.trainer is None:
             spec = self._spec()
@@ -620,6 +629,11 @@ class OperatorSession(param.Parameterized):
         except ValueError:
             self._version.bump()
             return None
+
+    def _cancel_preparation(self) -> None:
+        """Ask the data job to stop (it does at its next chunk) and wait a while."""
+        self._cancelled = True
+        self._prepare.cancel(wait=_CANCEL_WAIT)
 
     def _refuse_closed(self) -> bool:
         if self._closed:

@@ -292,6 +292,11 @@ def test_stop_cancels_data_preparation_and_train_resumes_it(tmp_path: Path) -> N
     assert not s.preparing and s.data_job.state == "cancelled" and s.run is None
     partial = list(tmp_path.glob("*.partial/*.nc"))
     assert partial  # finished chunks stay for the next time
+    # Train again: a fresh job (the cancelled one has ended or is waited for).
+    s.data.n_train = 8
+    assert s.train()
+    finish(s)
+    assert s.status.state == "finished" and s.history is not None
     s.close()
 
 
