@@ -154,8 +154,7 @@ def ntk_projection_plot(ntk: xr.Dataset, *, title: str = "") -> hv.Overlay:
     ]
     return hv.Overlay(items).opts(
         title=title
-        or f"Error in the NTK eigenbasis: half its energy on the top {half} of "
-        f"{energy.size} eigenvectors",
+        or f"Error per NTK eigenvector: half on the top {half} of {energy.size}",
         logy=True,
         **log_axis(energy),
         show_legend=False,
@@ -167,8 +166,8 @@ def width_sweep(sweep: xr.Dataset, *, title: str = "") -> hv.Overlay:
     """Relative kernel change after training against width (log-log), with the
     fitted power law and a 1/width reference line.
 
-    The kernel's change is bounded by O(1/√width) (Jacot et al. 2018; Lee et al.
-    2019); Dyer & Gur-Ari (2019) argue that under the NTK parametrisation it is
+    The kernel's change is bounded by O(1/√width) (Lee et al. 2019); Dyer &
+    Gur-Ari (2020) argue that under the NTK parametrisation it is
     O(1/width). The fitted slope says which this sweep shows.
     """
     _bokeh()
@@ -205,7 +204,7 @@ def width_sweep(sweep: xr.Dataset, *, title: str = "") -> hv.Overlay:
                 (w, np.exp(anchor - np.log(w))),
                 xdim,
                 ydim,
-                label="1/width (Dyer & Gur-Ari 2019)",
+                label="1/width (Dyer & Gur-Ari 2020)",
             ).opts(color="#666", line_dash="dotted", line_width=1.5)
         )
     return hv.Overlay(items).opts(

@@ -14,7 +14,7 @@ PDE residuals:
 - *Lazy and rich training* (Jacot, Gabriel & Hongler 2018; Chizat, Oyallon & Bach
   2019): under the NTK parametrisation the network's tangent kernel moves less and
   less during training as the width grows: its relative change is bounded by
-  O(1/√width), and Dyer & Gur-Ari (2019) argue it is O(1/width).
+  O(1/√width), and Dyer & Gur-Ari (2020) argue it is O(1/width).
 
 Nothing here prints, sleeps or starts threads; :meth:`RegressionTrainer.run` yields
 one :class:`RegressionEvent` per step, and the consumer (the state layer, a test, a

@@ -236,7 +236,7 @@ def test_width_sweep_fits_the_power_law() -> None:
     sweep = xr.Dataset({"change": ("width", 0.8 / widths)}, coords={"width": widths})
     view = width_sweep(sweep)
     labels = [c.label for c in elements(view, hv.Curve)]
-    assert labels == ["measured", "fit: width^-1.00", "1/width (Dyer & Gur-Ari 2019)"]
+    assert labels == ["measured", "fit: width^-1.00", "1/width (Dyer & Gur-Ari 2020)"]
     fit = elements(view, hv.Curve)[1]
     assert np.allclose(fit.dimension_values(1), 0.8 / widths)
     renders(view)
