@@ -79,7 +79,7 @@ def finish(s: OperatorSession) -> None:
 def test_defaults_are_a_small_burgers_fno(tmp_path: Path) -> None:
     s = OperatorSession(cache_dir=tmp_path)
     spec = s.to_spec()
-    assert isinstance(spec.data, BurgersDataConfig)
+    assert isinstance(spec.data, BurgersDataConfig) and spec.data.zero_mean
     assert (spec.data.resolution, spec.data.n_samples, spec.n_test) == (128, 200, 50)
     assert spec.superres == 4 and spec.factors == (2, 4)
     assert isinstance(spec.model, FNOConfig)
@@ -104,7 +104,13 @@ def test_every_knob_reaches_the_spec(session: OperatorSession) -> None:
     s.seed = 5
     spec = s.to_spec()
     assert spec.data == HeatDataConfig(
-        resolution=64, n_samples=24, seed=3, nu=0.02, t_final=0.25, input_modes=8
+        resolution=64,
+        n_samples=24,
+        seed=3,
+        nu=0.02,
+        t_final=0.25,
+        input_modes=8,
+        zero_mean=True,
     )
     assert (spec.n_test, spec.superres, spec.seed) == (6, 4, 5)
     assert spec.model == FNOConfig(

@@ -492,7 +492,8 @@ class OperatorLab(pn.viewable.Viewer):
         self.status.param.update(
             object="  \n".join(escape_markdown(x) for x in lines), alert_type=kind
         )
-        self.download.disabled = s.history is None
+        # The newest snapshot, not the history (that would concatenate each time).
+        self.download.disabled = s.latest is None
 
     def _show_curve_status(self) -> None:
         s = self.session
