@@ -206,9 +206,9 @@ def test_train_pause_and_reload_from_the_url(served: tuple[str, Path]) -> None:
             loss = lab.pixels(".op-loss")
             wait_for(lambda: lab.pixels(".op-loss") != loss, "the loss plot to move")
             assert "running" in lab.status() and "epochs/s" in lab.status()
-            assert lab.canvas(".op-samples").is_visible()
-            assert lab.canvas(".op-spectra").is_visible()
-            assert lab.canvas(".op-superres").is_visible()
+            for view in (".op-samples", ".op-spectra", ".op-superres"):
+                # Drawn by the same redraw, but a loaded box may land them apart.
+                wait_for(lambda v=view: lab.canvas(v).is_visible(), view)
             lab.shot("training")
 
             page.get_by_role("button", name="Pause").click()
