@@ -214,7 +214,7 @@ def width_sweep(sweep: xr.Dataset, *, title: str = "") -> hv.Overlay:
         logx=True,
         logy=True,
         **log_axis(c),
-        legend_position="bottom_left",
+        legend_position="top_right",  # the data fall from the top left
         xticks=[(float(v), str(int(v))) for v in w],
         show_legend=True,
         responsive=True,
