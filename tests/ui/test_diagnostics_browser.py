@@ -11,7 +11,6 @@ to ``artifacts/``. Skipped when ``/usr/bin/chromium`` or playwright is missing.
 from __future__ import annotations
 
 import hashlib
-import socket
 import subprocess
 import sys
 import time
@@ -22,16 +21,8 @@ from pathlib import Path
 
 import pytest
 
-CHROMIUM = Path("/usr/bin/chromium")
-ROOT = Path(__file__).parents[2]
-ARTIFACTS = ROOT / "artifacts"
-ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
+from tests.ui._browser import ARGS, ARTIFACTS, CHROMIUM, ROOT, free_port
+
 TIMEOUT = 90.0  # s; every wait ends as soon as its condition holds
 # A small PINN run, set through the URL (the lab reads it on load).
 TINY = {
@@ -50,15 +41,9 @@ if not CHROMIUM.exists():
 sync_api = pytest.importorskip("playwright.sync_api")
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
-    port = _free_port()
+    port = free_port()
     apps = [str(ROOT / "apps" / f) for f in ("landscape_lab.py", "pinn_lab.py")]
     cmd = [
         sys.executable,

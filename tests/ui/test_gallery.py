@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import html
 import re
-import socket
 import time
 import urllib.request
 from pathlib import Path
@@ -17,6 +16,7 @@ import pytest
 from explorer.problems import PROBLEMS
 from explorer.state import ProblemState
 from explorer.ui.panel import Gallery
+from tests.ui._browser import free_port
 
 APP = Path(__file__).parents[2] / "apps" / "gallery.py"
 
@@ -153,14 +153,8 @@ def _nudged(state: ProblemState) -> dict:
     return {}
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def test_app_serves_http_200() -> None:
-    port = _free_port()
+    port = free_port()
     server = pn.serve(
         {"gallery": str(APP)},
         port=port,

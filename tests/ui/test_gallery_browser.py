@@ -8,29 +8,17 @@ when ``/usr/bin/chromium`` or playwright is missing.
 from __future__ import annotations
 
 import hashlib
-import socket
 import subprocess
 import sys
 import time
 import urllib.request
 from collections.abc import Iterator
-from pathlib import Path
 from urllib.parse import urlparse
 
 import pytest
 
 from explorer.problems import PROBLEMS
-
-CHROMIUM = Path("/usr/bin/chromium")
-ROOT = Path(__file__).parents[2]
-ARTIFACTS = ROOT / "artifacts"
-ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
+from tests.ui._browser import ARGS, ARTIFACTS, CHROMIUM, ROOT, free_port
 
 if not CHROMIUM.exists():
     pytest.skip(
@@ -39,15 +27,9 @@ if not CHROMIUM.exists():
 sync_api = pytest.importorskip("playwright.sync_api")
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    port = _free_port()
+    port = free_port()
     cmd = [
         sys.executable,
         "-m",

@@ -6,7 +6,6 @@ steps), so each job takes about a second.
 
 from __future__ import annotations
 
-import socket
 import subprocess
 import sys
 import time
@@ -21,6 +20,7 @@ import torch
 
 from explorer.state import LandscapeLabState
 from explorer.ui.panel import APPS, LandscapeLab, landscape_lab_page
+from tests.ui._browser import free_port
 
 ROOT = Path(__file__).parents[2]
 TIMEOUT = 60.0
@@ -106,14 +106,8 @@ def test_the_page_is_registered_and_builds() -> None:
     assert "Landscape Lab" in page.title
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def test_explorer_serve_serves_the_landscape_lab() -> None:
-    port = _free_port()
+    port = free_port()
     cmd = [sys.executable, "-m", "explorer.cli", "serve", "--port", str(port)]
     server = subprocess.Popen(
         cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL

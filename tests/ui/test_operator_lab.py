@@ -12,7 +12,6 @@ from __future__ import annotations
 import io
 import logging
 import re
-import socket
 import threading
 import time
 import urllib.parse
@@ -29,6 +28,7 @@ from panel.io.location import Location
 
 from explorer.state import OperatorSession
 from explorer.ui.panel import APPS, OperatorLab, operator_lab_page
+from tests.ui._browser import free_port
 
 ROOT = Path(__file__).parents[2]
 TIMEOUT = 60.0
@@ -303,12 +303,6 @@ def test_page_is_registered_and_builds_without_a_server(
     assert page.title == "Neural PDE Explorer — Operator Lab"
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 class _Errors(logging.Handler):
     def __init__(self) -> None:
         super().__init__(logging.ERROR)
@@ -324,7 +318,7 @@ def test_served_page_answers_loads_nothing_external_and_logs_no_errors(
     monkeypatch.setenv("EXPLORER_CACHE", str(tmp_path))
     errors = _Errors()
     logging.getLogger().addHandler(errors)
-    port = _free_port()
+    port = free_port()
     apps = {"operator_lab": str(ROOT / "apps" / "operator_lab.py"), **APPS}
     server = pn.serve(
         apps, port=port, address="127.0.0.1", threaded=True, show=False, start=True

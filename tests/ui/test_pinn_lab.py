@@ -11,7 +11,6 @@ from __future__ import annotations
 import io
 import logging
 import re
-import socket
 import threading
 import time
 import urllib.parse
@@ -30,6 +29,7 @@ from panel.io.location import Location
 from explorer.state import PINNSession
 from explorer.ui.panel import APPS, PINNLab, pinn_lab_page
 from explorer.ui.panel.apps import lab_page
+from tests.ui._browser import free_port
 
 ROOT = Path(__file__).parents[2]
 TIMEOUT = 30.0
@@ -394,12 +394,6 @@ def test_page_is_registered_and_builds_without_a_server() -> None:
     assert page.title == "Neural PDE Explorer — PINN Lab"
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 class _Errors(logging.Handler):
     def __init__(self) -> None:
         super().__init__(logging.ERROR)
@@ -412,7 +406,7 @@ class _Errors(logging.Handler):
 def test_served_pages_answer_load_nothing_external_and_log_no_errors() -> None:
     errors = _Errors()
     logging.getLogger().addHandler(errors)
-    port = _free_port()
+    port = free_port()
     apps = {"pinn_lab": str(ROOT / "apps" / "pinn_lab.py"), **APPS}
     server = pn.serve(
         apps, port=port, address="127.0.0.1", threaded=True, show=False, start=True
@@ -454,7 +448,7 @@ def test_a_closed_page_stops_its_run_and_frees_the_trainer() -> None:
         labs.append(lab)
         return lab_page(lab)
 
-    port = _free_port()
+    port = free_port()
     server = pn.serve(
         {"lab": builder},
         port=port,
