@@ -6,8 +6,9 @@ DeepXDE's PyTorch defaults), then the ratio of Adam steps per second. Errors are
 relative L2 against DeepXDE's Burgers.npz on its own 256 x 100 grid.
 
 Both get the same ``--threads``. DeepXDE spends them as PyTorch does, splitting every
-op; ours by default shards the points over as many workers, one thread each
-(``--workers 1`` for PyTorch's way; the A/B mode measures both beside DeepXDE).
+op; ours shards the points over as many workers (this process and worker processes),
+one intra-op thread each. The A/B mode also measures ours on one worker (one core
+of the two) beside DeepXDE.
 
     OMP_WAIT_POLICY=PASSIVE python bench/pinn_burgers.py [--adam-steps 15000]
     python bench/pinn_burgers.py --skip-full --repeats 5   # A/B Adam segments
@@ -136,15 +137,15 @@ def run_explorer(args: argparse.Namespace, ref: Reference) -> dict[str, Any]:
 
 def ab_segments(args: argparse.Namespace, ref: Reference) -> dict[str, Any]:
     """Alternate Adam segments on fresh models, side by side: ours with the points
-    sharded over ``--workers`` threads, ours on one shard (PyTorch's own intra-op
-    threads), DeepXDE; the median ratios to DeepXDE."""
+    sharded over ``--workers`` cores, ours on one worker (one core), DeepXDE; the
+    median ratios to DeepXDE."""
     spec = explorer_spec(args)
     train = dataclasses.replace(spec.train, steps=10**7)
     spec = dataclasses.replace(spec, optim=OptimConfig(lr=1e-3), train=train)
     serial = dataclasses.replace(spec, train=dataclasses.replace(train, workers=1))
     trainers = {
         "explorer": make_trainer(spec, ref, args.device),
-        "explorer_one_shard": make_trainer(serial, ref, args.device),
+        "explorer_one_worker": make_trainer(serial, ref, args.device),
     }
     dde = DeepXDEBurgers(args.seed)
     for trainer in trainers.values():
@@ -183,7 +184,7 @@ def main() -> None:
         "--workers",
         type=int,
         default=None,
-        help="our point shards, one thread each (default: --threads)",
+        help="our point shards, one core each (default: --threads)",
     )
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--seed", type=int, default=0)

@@ -65,10 +65,12 @@ class Jet:
     """A field's value and pure derivatives along chosen inputs.
 
     ``series[i][k - 1]`` is ∂ᵏ/∂x_iᵏ of ``value``; every tensor has its shape.
+    ``identity`` marks :func:`input_jet`'s (a first layer may use its structure).
     """
 
     value: Tensor
     series: dict[int, list[Tensor]]
+    identity: bool = False
 
     def map(self, fn: Callable[[Tensor], Tensor]) -> Jet:
         """Apply a linear map (a slice, a reshape) to every term."""
@@ -92,7 +94,7 @@ def input_jet(xt: Tensor, orders: Mapping[int, int]) -> Jet:
         e = torch.zeros_like(xt)
         e[:, i] = 1.0
         series[i] = [e] + [torch.zeros_like(xt) for _ in range(k - 1)]
-    return Jet(xt, series)
+    return Jet(xt, series, identity=True)
 
 
 def jet_linear(jet: Jet, weight: Tensor, bias: Tensor | None) -> Jet:

@@ -124,7 +124,8 @@ def _train_arguments(t: argparse.ArgumentParser) -> None:
         "--workers",
         type=int,
         default=1,
-        help="CPU threads that each take a shard of the points (try 2 on 2 cores)",
+        help="CPU cores that each take a shard of the points (processes; try 2 on "
+        "2 cores when the points number in the thousands)",
     )
 
 

@@ -164,5 +164,9 @@ def _diff(a: Tensor, b: Tensor) -> Tensor:
 
 
 def _space(xt: Tensor, names: tuple[str, ...]) -> Tensor:
-    keep = [i for i, n in enumerate(names) if n != "t"]
-    return xt[:, keep]
+    if "t" not in names:
+        return xt
+    i = names.index("t")  # slices, not an index list: views, no gather per step
+    return (
+        torch.cat((xt[:, :i], xt[:, i + 1 :]), 1) if i + 1 < len(names) else xt[:, :i]
+    )

@@ -81,6 +81,37 @@ def _activation_jet(name: str, z: Tensor, order: int) -> tuple[Tensor, list[Tens
     return z * cdf, [z * dcdf[k] + k * dcdf[k - 1] for k in range(1, order + 1)]
 
 
+def _tanh_jet(z: Jet) -> Jet:
+    """tanh of a jet of order ≤ 2 with σ″ = −2σσ′ factored: y′ = σ′a′ and
+    y″ = σ′(a″ − 2σa′²). The generic rule's result with 8 elementwise ops per
+    layer instead of 11, forward and backward: the hottest loop of a Burgers step."""
+    t = torch.tanh(z.value)
+    s1 = 1 - t * t
+    series = {}
+    for i, a in z.series.items():
+        out = [s1 * a[0]]
+        if len(a) > 1:
+            out.append(s1 * torch.addcmul(a[1], t * a[0], a[0], value=-2.0))
+        series[i] = out
+    return Jet(t, series)
+
+
+def _tanh_first_layer(jet: Jet, weight: Tensor, bias: Tensor) -> Jet:
+    """:func:`_tanh_jet` of the first layer on raw inputs, whose jet is known:
+    a′ = W[:, i] on every point and a″ = 0, so y′ = σ′W[:, i] (a broadcast, no
+    matmul) and y″ = −2σσ′W[:, i]²."""
+    t = torch.tanh(torch.nn.functional.linear(jet.value, weight, bias))
+    s1 = 1 - t * t
+    series = {}
+    for i, a in jet.series.items():
+        w = weight[:, i]
+        out = [s1 * w]
+        if len(a) > 1:
+            out.append((s1 * t) * (-2.0 * w * w))
+        series[i] = out
+    return Jet(t, series)
+
+
 @final
 @dataclass(frozen=True)
 class MLPConfig:
@@ -233,13 +264,19 @@ class MLP(nn.Module):
                 },
             )
         *hidden, last = self.layers
+        if jet.identity and order <= 2 and self.config.activation == "tanh":
+            jet = _tanh_first_layer(jet, hidden[0].weight, hidden[0].bias)
+            hidden = hidden[1:]
         for layer in hidden:
             if self._sine:
                 z = jet_linear(jet, self._w0 * layer.weight, self._w0 * layer.bias)
             else:
                 z = jet_linear(jet, layer.weight, layer.bias)
-            value, derivatives = _activation_jet(self.config.activation, z.value, order)
-            jet = jet_elementwise(z, value, derivatives)
+            if self.config.activation == "tanh" and order <= 2:
+                jet = _tanh_jet(z)
+            else:
+                value, derivs = _activation_jet(self.config.activation, z.value, order)
+                jet = jet_elementwise(z, value, derivs)
         return jet_linear(jet, last.weight, last.bias)
 
     def forward(self, x: Tensor) -> Tensor:

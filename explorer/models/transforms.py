@@ -238,9 +238,16 @@ class ConstrainedModel(nn.Module, JetField):
         self.embedding = embedding
         self.outputs = tuple(outputs)
         # Point jets by point set; several sets live at once (training points,
-        # their shards on worker threads, snapshot chunks), so a few are kept.
+        # snapshot chunks, the NTK's subsets), so a few are kept.
         # (No lock: dict updates are atomic under the GIL; a race recomputes.)
         self._jets: OrderedDict[tuple, tuple] = OrderedDict()
+
+    def __getstate__(self) -> dict:
+        # The jet cache holds weak references (not picklable) and is rebuilt on use:
+        # a pickled copy (a worker process's shard) starts without it.
+        state = self.__dict__.copy()
+        state["_jets"] = OrderedDict()
+        return state
 
     def forward(self, xt: Tensor) -> Tensor:
         """Values at points ``xt`` ``(n, d)``: ``(n, c)``."""

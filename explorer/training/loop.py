@@ -7,6 +7,7 @@ single-step a run through a :class:`RunControl`.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import threading
 import time
@@ -29,7 +30,7 @@ from explorer.problems.base import AbstractProblem
 from explorer.solvers import solve
 from explorer.training.config import OptimConfig
 from explorer.training.optim import Optimization, StepInfo
-from explorer.training.parallel import ShardedLoss
+from explorer.training.parallel import ShardedLoss, one_thread
 from explorer.training.snapshot import EvaluationGrid, snapshot
 from explorer.training.train_config import TrainConfig
 from explorer.training.weighting import (
@@ -147,7 +148,7 @@ class Trainer:
         )
         self.params = [p for p in pinn.parameters() if p.requires_grad]
         self._sharded = None
-        if config.workers > 1 and self.loss.decomposable:
+        if config.workers > 1 and self.loss.decomposable and param.device.type == "cpu":
             self._sharded = ShardedLoss(self.loss, self.params, config.workers)
         self.optimization = Optimization(self.params, optim, total_steps=config.steps)
         if reference is None:
@@ -200,11 +201,17 @@ class Trainer:
 
         t0 = time.perf_counter()
         state = self._state()
-        info = self.optimization.step(closure)
+        # A step is hundreds of small ops: on the CPU one intra-op thread beats
+        # PyTorch's fork/join per op (see explorer.training.parallel); more cores
+        # are used by sharding the points over ``workers``.
+        cpu = self._kw["device"].type == "cpu"
+        with one_thread() if cpu else contextlib.nullcontext():
+            info = self.optimization.step(closure)
         self.elapsed += time.perf_counter() - t0
         values = {k: float(v.detach()) for k, v in last.items()}
-        finite = math.isfinite(info.loss) and all(
-            bool(torch.isfinite(p).all()) for p in self.params
+        # One reduction for all parameters (max |p| is NaN or Inf iff one entry is).
+        finite = math.isfinite(info.loss) and bool(
+            torch.stack(torch._foreach_norm(self.params, math.inf)).isfinite().all()
         )
         if not finite:
             failed = self.step + 1

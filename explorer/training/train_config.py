@@ -131,9 +131,10 @@ class TrainConfig:
         curriculum: parameter ramp ("" parameter disables).
         snapshot_every: a snapshot (fields, errors) every this many steps.
         eval_grid: evaluation grid sizes (default: the problem's default grid).
-        workers: CPU threads that each take a shard of the points (1: no sharding;
-            see :mod:`explorer.training.parallel`). Losses that couple all points
-            (causal weights, eigenproblems) always run on one.
+        workers: CPU cores that each take a shard of the points with one
+            intra-op thread: this thread and ``workers - 1`` processes (1: no
+            sharding; see :mod:`explorer.training.parallel`). Losses that couple
+            all points (causal weights, eigenproblems) always run on one.
     """
 
     steps: int = 2000

@@ -1,4 +1,4 @@
-"""Point-sharded data parallelism: the same steps as one thread, to rounding."""
+"""Point-sharded data parallelism: the same steps as one process, to rounding."""
 
 from __future__ import annotations
 
@@ -89,3 +89,27 @@ def test_worker_bounds_are_checked() -> None:
     tr = make_trainer("heat", steps=1)
     with pytest.raises(ValueError, match="workers = 1"):
         ShardedLoss(tr.loss, tr.params, 1)
+
+
+def test_a_dead_worker_gives_a_clear_error_and_close_stops_workers() -> None:
+    tr = make_trainer("heat", steps=3, workers=2)
+    list(tr.run(1))
+    sharded = tr._sharded
+    (conn,) = sharded._conns
+    conn.send(None)  # the worker leaves its loop and exits
+    with pytest.raises(RuntimeError, match="shard 1 stopped.*workers=1"):
+        list(tr.run(1))
+    assert sharded._conns == []  # closed after the failure
+    list(tr.run(1))  # a new call spawns fresh workers
+    procs = sharded._finalizer.peek()[2][1]
+    sharded.close()
+    assert not any(p.is_alive() for p in procs)
+
+
+def test_a_failing_shard_reports_the_workers_traceback() -> None:
+    tr = make_trainer("heat", steps=2, workers=2)
+    list(tr.run(1))
+    (conn,) = tr._sharded._conns
+    conn.send(("step", {}))  # no scales: the worker's KeyError comes back
+    with pytest.raises(RuntimeError, match="(?s)failed.*KeyError"):
+        tr._sharded._receive(0)
