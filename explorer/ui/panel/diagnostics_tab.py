@@ -57,8 +57,6 @@ class DiagnosticsTab(pn.viewable.Viewer):
         **params: Any,
     ) -> None:
         super().__init__(**params)
-        if pn.state.curdoc is not None:
-            pn.extension("plotly")  # the 3-D surface; bundled, loaded from the server
         self.state = state if state is not None else DiagnosticsState(session)
         self._seen = -1
         self._drawn: tuple = ()

@@ -176,7 +176,7 @@ class PINNLab(pn.viewable.Viewer):
             ),
             ("Network", self._section(s.model, ModelState.KNOBS)),
             ("Training", self._section(s.training, TrainingState.KNOBS)),
-            dynamic=True,
+            dynamic=False,
             sizing_mode="stretch_width",
         )
         self.sidebar = pn.Column(
@@ -241,7 +241,7 @@ class PINNLab(pn.viewable.Viewer):
             ("Error spectrum", self.spectrum),
             ("Loss weights", self.weights),
             ("Gradient norms", self.gradnorms),
-            dynamic=True,
+            dynamic=False,
             sizing_mode="stretch_width",
         )
         self.diagnostics.param.watch(lambda _: self.poll(force=True), "active")
@@ -262,15 +262,25 @@ class PINNLab(pn.viewable.Viewer):
         )
         self.compare = CompareView(self.session)
         self.diagnostics_tab = DiagnosticsTab(self.session)
+        # The Compare and Diagnostics views join the page when their tab first
+        # opens: the first render holds the Live tab alone. (By hand, as Panel's
+        # dynamic tabs lose the Diagnostics tab's later plot swaps in Panel 1.9.)
+        # plotly.js is fetched when the first 3-D surface shows.
+        self._later = {1: self.compare, 2: self.diagnostics_tab}
         self.tabs = pn.Tabs(
             ("Live", live),
-            ("Compare", self.compare),
-            ("Diagnostics", self.diagnostics_tab),
-            dynamic=False,  # the Compare tab is light until it trains
+            ("Compare", pn.Column(sizing_mode="stretch_width")),
+            ("Diagnostics", pn.Column(sizing_mode="stretch_width")),
             sizing_mode="stretch_width",
         )
-        self.tabs.param.watch(lambda _: self.poll(force=True), "active")
+        self.tabs.param.watch(self._on_tab, "active")
         self.main = pn.Column(self.tabs, sizing_mode="stretch_width", min_width=480)
+
+    def _on_tab(self, event: param.parameterized.Event) -> None:
+        view = self._later.pop(event.new, None)
+        if view is not None:
+            self.tabs[event.new].objects = [view]
+        self.poll(force=True)
 
     # ---- actions (buttons) -----------------------------------------------------------
     def _action(self, action: Callable[[], Any]) -> Callable[[Any], None]:
@@ -394,7 +404,10 @@ class PINNLab(pn.viewable.Viewer):
 
     def _timed_draw(self) -> float:
         start = time.perf_counter()
-        self.draw()
+        # Bokeh recomputes the document's model graph after every plot it changes
+        # (0.1 s each for this page); frozen, it does so once per redraw.
+        with pn.io.hold(freeze=True):
+            self.draw()
         return time.perf_counter() - start
 
     def _draw_key(self) -> tuple:
