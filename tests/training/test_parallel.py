@@ -97,7 +97,7 @@ def test_a_dead_worker_gives_a_clear_error_and_close_stops_workers() -> None:
     sharded = tr._sharded
     (conn,) = sharded._conns
     conn.send(None)  # the worker leaves its loop and exits
-    with pytest.raises(RuntimeError, match="shard 1 stopped.*workers=1"):
+    with pytest.raises(RuntimeError, match=r"shard 1 stopped.*workers=1"):
         list(tr.run(1))
     assert sharded._conns == []  # closed after the failure
     list(tr.run(1))  # a new call spawns fresh workers
@@ -111,5 +111,5 @@ def test_a_failing_shard_reports_the_workers_traceback() -> None:
     list(tr.run(1))
     (conn,) = tr._sharded._conns
     conn.send(("step", {}))  # no scales: the worker's KeyError comes back
-    with pytest.raises(RuntimeError, match="(?s)failed.*KeyError"):
+    with pytest.raises(RuntimeError, match=r"(?s)failed.*KeyError"):
         tr._sharded._receive(0)

@@ -57,6 +57,10 @@ class DiagnosticsTab(pn.viewable.Viewer):
         **params: Any,
     ) -> None:
         super().__init__(**params)
+        if pn.state.curdoc is not None:
+            # In the page from the start: a Plotly model added to a page later
+            # does not render in Panel 1.9 (nor does the rest of its update).
+            pn.extension("plotly")
         self.state = state if state is not None else DiagnosticsState(session)
         self._seen = -1
         self._drawn: tuple = ()

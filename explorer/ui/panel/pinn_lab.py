@@ -263,9 +263,8 @@ class PINNLab(pn.viewable.Viewer):
         self.compare = CompareView(self.session)
         self.diagnostics_tab = DiagnosticsTab(self.session)
         # The Compare and Diagnostics views join the page when their tab first
-        # opens: the first render holds the Live tab alone. (By hand, as Panel's
-        # dynamic tabs lose the Diagnostics tab's later plot swaps in Panel 1.9.)
-        # plotly.js is fetched when the first 3-D surface shows.
+        # opens: the first render holds the Live tab alone, and once shown they
+        # are ordinary children (not re-rendered on every switch).
         self._later = {1: self.compare, 2: self.diagnostics_tab}
         self.tabs = pn.Tabs(
             ("Live", live),
