@@ -43,7 +43,7 @@ from explorer.plotting import (
 from explorer.state import OperatorSession
 from explorer.state.operator_knobs import MODEL_TITLES, knob_names
 from explorer.ui.panel.live import LivePlot, panels
-from explorer.ui.panel.widgets import escape_markdown, knob_widget
+from explorer.ui.panel.widgets import escape_markdown, knob_widget, set_progress
 
 __all__ = ["FAMILY_TITLES", "OperatorLab"]
 
@@ -465,11 +465,10 @@ class OperatorLab(pn.viewable.Viewer):
             running or preparing or s.status.state == "paused"
         )
         if preparing:
-            self.progress.param.update(max=100, value=int(100 * job.progress))
+            set_progress(self.progress, 100 * job.progress, 100)
             self.progress.bar_color = "info"
         else:
-            total = max(int(st.steps), 1)
-            self.progress.param.update(max=total, value=min(int(st.step), total))
+            set_progress(self.progress, st.step, st.steps)
             self.progress.bar_color = "primary" if running else "secondary"
         lines = [job.message if preparing else str(st)]
         kind = "info" if running or preparing else "light"

@@ -52,6 +52,7 @@ from explorer.ui.panel.widgets import (
     escape_markdown,
     knob_widget,
     knob_widgets,
+    set_progress,
 )
 
 __all__ = ["PINNLab"]
@@ -424,9 +425,7 @@ class PINNLab(pn.viewable.Viewer):
         running = s.running
         self.train_button.disabled = running
         self.pause_button.disabled = not running
-        self.progress.param.update(
-            max=max(int(st.steps), 1), value=min(int(st.step), max(int(st.steps), 1))
-        )
+        set_progress(self.progress, st.step, st.steps)
         self.progress.bar_color = "primary" if running else "secondary"
         lines = [str(st)]
         kind = "info" if running else "light"

@@ -24,6 +24,7 @@ __all__ = [
     "escape_markdown",
     "knob_widget",
     "knob_widgets",
+    "set_progress",
     "slider_range",
 ]
 
@@ -40,6 +41,21 @@ def escape_markdown(text: str) -> str:
     """Literal text for a Markdown pane: messages quote formulas like ``2*x*y``."""
     text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
     return "".join("\\" + c if c in _MARKDOWN else c for c in text)
+
+
+def set_progress(bar: pn.indicators.Progress, value: int, total: int) -> None:
+    """Show ``value`` of ``total`` (at least 1), clipped.
+
+    One field at a time, in the order that keeps value <= max: a joint
+    ``param.update`` checks the new value against the old max and fails when a
+    longer run starts past it.
+    """
+    total = max(int(total), 1)
+    value = min(int(value), total)
+    if total >= bar.max:
+        bar.max, bar.value = total, value
+    else:
+        bar.value, bar.max = value, total
 
 
 def slider_range(
