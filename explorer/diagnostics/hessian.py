@@ -24,6 +24,7 @@ import torch
 import xarray as xr
 from torch import Tensor
 
+from explorer._threads import one_thread
 from explorer.data import Collocation
 from explorer.diagnostics._functional import ParamsLoss, pinn_objective
 from explorer.diagnostics._job import Cancel, Job, Progress, check_limits
@@ -78,6 +79,7 @@ def _pick(values: np.ndarray, k: int, which: Which) -> np.ndarray:
     return order[:k]
 
 
+@one_thread()  # small ops: see explorer._threads
 def hessian_eigenvalues(
     loss_fn: ParamsLoss,
     params: Mapping[str, Tensor],
@@ -190,6 +192,7 @@ def rademacher(n: int, dim: int, generator: torch.Generator) -> Tensor:
     return (2 * bits - 1).double()
 
 
+@one_thread()  # small ops: see explorer._threads
 def hessian_trace(
     loss_fn: ParamsLoss,
     params: Mapping[str, Tensor],
@@ -262,6 +265,7 @@ def trace_of(
     return xr.Dataset(data, coords={"probe": np.arange(probes)}, attrs=attrs)
 
 
+@one_thread()  # small ops: see explorer._threads
 def hessian_density(
     loss_fn: ParamsLoss,
     params: Mapping[str, Tensor],
@@ -347,6 +351,7 @@ def hessian_density(
     return xr.Dataset(data, coords=coords, attrs=attrs)
 
 
+@one_thread()  # small ops: see explorer._threads
 def hessian_by_term(
     loss: PINNLoss,
     batch: Collocation,

@@ -34,6 +34,7 @@ import torch
 import xarray as xr
 from torch import Tensor
 
+from explorer._threads import one_thread
 from explorer.diagnostics._batched import evaluate_points
 from explorer.diagnostics._functional import FlatSpec, ParamsLoss, evaluate
 from explorer.diagnostics._job import Cancel, Job, Progress, check_limits
@@ -168,6 +169,7 @@ def _grid(half: int, extent: float) -> np.ndarray:
     return extent * np.arange(-half, half + 1, dtype=np.float64) / half
 
 
+@one_thread()  # small ops: see explorer._threads
 def loss_plane(
     loss_fn: ParamsLoss,
     params: Mapping[str, Tensor],
@@ -316,6 +318,7 @@ def _trajectory_losses(
     return {"loss": torch.cat(out)}
 
 
+@one_thread()  # small ops: see explorer._threads
 def loss_line(
     loss_fn: ParamsLoss,
     start: Mapping[str, Tensor],

@@ -22,6 +22,7 @@ import torch
 import xarray as xr
 from torch import nn
 
+from explorer._threads import one_thread
 from explorer.diagnostics._functional import ParamsLoss, parameters
 from explorer.diagnostics._job import Cancel, Job, Progress, check_limits
 from explorer.diagnostics.hessian import eigenvalues_of, trace_of
@@ -40,6 +41,7 @@ LIMITS: Mapping[str, tuple[float, float]] = MappingProxyType(
 )
 
 
+@one_thread()  # small ops: see explorer._threads
 def sharpness(
     model: nn.Module,
     loss_fn: ParamsLoss,

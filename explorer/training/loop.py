@@ -19,6 +19,7 @@ import torch
 import xarray as xr
 from torch import Tensor
 
+from explorer._threads import one_thread
 from explorer.data import (
     Collocation,
     rad_resample,
@@ -30,7 +31,7 @@ from explorer.problems.base import AbstractProblem
 from explorer.solvers import solve
 from explorer.training.config import OptimConfig
 from explorer.training.optim import Optimization, StepInfo
-from explorer.training.parallel import ShardedLoss, one_thread
+from explorer.training.parallel import ShardedLoss
 from explorer.training.snapshot import EvaluationGrid, snapshot
 from explorer.training.train_config import TrainConfig
 from explorer.training.weighting import (

@@ -26,12 +26,10 @@ says which (causal weights and eigenproblems' norm and deflation couple all poin
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import pickle
 import traceback
 import weakref
-from collections.abc import Iterator
 from multiprocessing.connection import Connection
 from typing import Any
 
@@ -39,10 +37,11 @@ import torch
 import torch.multiprocessing as tmp
 from torch import Tensor
 
+from explorer._threads import one_thread
 from explorer.data import Collocation
 from explorer.losses import Observations, PINNLoss
 
-__all__ = ["ShardedLoss", "one_thread"]
+__all__ = ["ShardedLoss"]
 
 _START_TIMEOUT = 120.0  # seconds for a spawned worker to import torch and reply
 
@@ -202,21 +201,6 @@ def _stop(conns: list[Connection], procs: list) -> None:
         proc.join(timeout=5)
         if proc.is_alive():
             proc.kill()
-
-
-@contextlib.contextmanager
-def one_thread() -> Iterator[None]:
-    """One intra-op thread for the calling OS thread for a while.
-
-    The trainer takes whole sharded steps this way: its shard and the optimiser
-    then keep to one core, the worker processes to the others.
-    """
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
 
 
 def _gradient(
