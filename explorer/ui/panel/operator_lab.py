@@ -20,7 +20,6 @@ from __future__ import annotations
 import io
 import tempfile
 import time
-import urllib.parse
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -42,16 +41,13 @@ from explorer.plotting import (
 )
 from explorer.state import OperatorSession
 from explorer.state.operator_knobs import MODEL_TITLES, knob_names
+from explorer.ui.panel._served import ServedLab, draw_gap
 from explorer.ui.panel.live import LivePlot, panels
 from explorer.ui.panel.widgets import escape_markdown, knob_widget, set_progress
 
 __all__ = ["FAMILY_TITLES", "OperatorLab"]
 
 SIDEBAR_WIDTH = 340
-POLL_MS = 250  # status refresh period; plots redraw less often (see _next_draw)
-_DRAW_SHARE = 0.1  # at most this share of wall time goes to redrawing plots
-_MIN_DRAW_GAP = 0.5  # s between redraws, however cheap
-_MAX_DRAW_GAP = 5.0  # s between redraws, however costly
 # Plots sit two or three abreast: legends go under them, titles are smaller.
 _COMPACT = {
     "legend_position": "bottom",
@@ -80,16 +76,12 @@ FAMILY_TITLES = {
 }
 
 
-def _query_of(location: Any) -> dict[str, str]:
-    return dict(urllib.parse.parse_qsl(location.search.lstrip("?")))
-
-
 def _summary(cls: type) -> str:
     """The first paragraph of a config's docstring, on one line."""
     return " ".join((cls.__doc__ or "").strip().split("\n\n")[0].split())
 
 
-class OperatorLab(pn.viewable.Viewer):
+class OperatorLab(ServedLab, pn.viewable.Viewer):
     """Sidebar of knobs and buttons; live plots and the learning curve in the main.
 
     Args:
@@ -360,32 +352,6 @@ class OperatorLab(pn.viewable.Viewer):
             self._callback = None
         self.session.close()
 
-    def start(self, period_ms: int = POLL_MS) -> None:
-        """Poll from a periodic callback and close on tab close (served pages only)."""
-        if pn.state.curdoc is None or self._callback is not None:
-            return
-        self._callback = pn.state.add_periodic_callback(self.poll, period=period_ms)
-        pn.state.on_session_destroyed(lambda _: self.close())
-
-    # ---- URL -------------------------------------------------------------------------
-    def load_url(self) -> list[str]:
-        """Apply the location's query to the session; show notices for bad entries."""
-        query = _query_of(self.location)
-        notices = self.session.from_query(query) if query else []
-        if notices:
-            text = "Ignored from the URL:\n" + "\n".join(
-                f"- {escape_markdown(n)}" for n in notices
-            )
-            self.notices.param.update(object=text, visible=True)
-        return notices
-
-    def _sync_url(self) -> None:
-        if self.location is None:
-            return
-        query = self.session.to_query()
-        if _query_of(self.location) != query:
-            self.location.search = "?" + urllib.parse.urlencode(query)
-
     # ---- watchers --------------------------------------------------------------------
     def _on_data(self, *_: Any) -> None:
         s = self.session
@@ -446,8 +412,7 @@ class OperatorLab(pn.viewable.Viewer):
             start = time.perf_counter()
             self.draw()
             self.draw_seconds = time.perf_counter() - start
-            gap = self.draw_seconds / _DRAW_SHARE
-            self._next_draw = now + min(max(_MIN_DRAW_GAP, gap), _MAX_DRAW_GAP)
+            self._next_draw = now + draw_gap(self.draw_seconds)
 
     def _draw_key(self) -> tuple:
         run = self.session.run

@@ -19,7 +19,6 @@ from __future__ import annotations
 import io
 import tempfile
 import time
-import urllib.parse
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -44,6 +43,7 @@ from explorer.plotting import (
 )
 from explorer.problems import PROBLEMS
 from explorer.state import ModelState, PINNSession, RunStatus, TrainingState
+from explorer.ui.panel._served import ServedLab, draw_gap
 from explorer.ui.panel.compare import CompareView
 from explorer.ui.panel.diagnostics_tab import DiagnosticsTab
 from explorer.ui.panel.live import LivePlot, panels
@@ -58,10 +58,6 @@ from explorer.ui.panel.widgets import (
 __all__ = ["PINNLab"]
 
 SIDEBAR_WIDTH = 340
-POLL_MS = 250  # status refresh period; plots redraw less often (see _next_draw)
-_DRAW_SHARE = 0.1  # at most this share of wall time goes to redrawing plots
-_MIN_DRAW_GAP = 0.5  # s between redraws, however cheap
-_MAX_DRAW_GAP = 5.0  # s between redraws, however costly (new figures cost most)
 _STATUS_GAP = 1.0  # s between refreshes of a running run's status line
 # Curves sit three abreast: legends go under them, so the frames keep the width.
 _LEGEND = {"legend_position": "bottom", "legend_cols": 2}
@@ -76,11 +72,7 @@ _SAVE_HELP = (
 _PLOT_ERRORS = (ValueError, KeyError, IndexError)
 
 
-def _query_of(location: Any) -> dict[str, str]:
-    return dict(urllib.parse.parse_qsl(location.search.lstrip("?")))
-
-
-class PINNLab(pn.viewable.Viewer):
+class PINNLab(ServedLab, pn.viewable.Viewer):
     """Sidebar of knobs and buttons; live plots, status and Compare in the main area.
 
     Args:
@@ -328,32 +320,6 @@ class PINNLab(pn.viewable.Viewer):
         self.compare.close()
         self.diagnostics_tab.close()
 
-    def start(self, period_ms: int = POLL_MS) -> None:
-        """Poll from a periodic callback and close on tab close (served pages only)."""
-        if pn.state.curdoc is None or self._callback is not None:
-            return
-        self._callback = pn.state.add_periodic_callback(self.poll, period=period_ms)
-        pn.state.on_session_destroyed(lambda _: self.close())
-
-    # ---- URL -------------------------------------------------------------------------
-    def load_url(self) -> list[str]:
-        """Apply the location's query to the session; show notices for bad entries."""
-        query = _query_of(self.location)
-        notices = self.session.from_query(query) if query else []
-        if notices:
-            text = "Ignored from the URL:\n" + "\n".join(
-                f"- {escape_markdown(n)}" for n in notices
-            )
-            self.notices.param.update(object=text, visible=True)
-        return notices
-
-    def _sync_url(self) -> None:
-        if self.location is None:
-            return
-        query = self.session.to_query()
-        if _query_of(self.location) != query:
-            self.location.search = "?" + urllib.parse.urlencode(query)
-
     # ---- watchers --------------------------------------------------------------------
     def _on_problem(self, *_: Any) -> None:
         s = self.session
@@ -411,8 +377,7 @@ class PINNLab(pn.viewable.Viewer):
 
     def _throttle(self, seconds: float, now: float) -> None:
         self.draw_seconds = seconds
-        gap = min(max(_MIN_DRAW_GAP, seconds / _DRAW_SHARE), _MAX_DRAW_GAP)
-        self._next_draw = now + gap
+        self._next_draw = now + draw_gap(seconds)
 
     def _timed_draw(self) -> float:
         start = time.perf_counter()
