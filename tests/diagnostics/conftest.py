@@ -6,7 +6,6 @@ tests/training/conftest.py); the setting is restored after each test.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass
 
 import pytest
@@ -23,11 +22,8 @@ F64 = torch.float64
 
 
 @pytest.fixture(autouse=True)
-def _one_thread() -> Iterator[None]:
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+def _one_thread(one_torch_thread: None) -> None:
+    """Every test here on one intra-op thread."""
 
 
 @dataclass

@@ -8,8 +8,6 @@ checked for the right elements and data, for clear errors, and rendered by bokeh
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import holoviews as hv
 import numpy as np
 import pytest
@@ -43,13 +41,7 @@ from explorer.plotting import (
 )
 from explorer.training.regression import RegressionConfig, RegressionTrainer
 
-
-@pytest.fixture(autouse=True)
-def _one_thread() -> Iterator[None]:
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture(scope="module")

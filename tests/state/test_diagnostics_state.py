@@ -19,12 +19,7 @@ TIMEOUT = 30.0
 TINY_MODEL = {"depth": 1, "width": 8, "float64": True}
 
 
-@pytest.fixture(autouse=True)
-def _one_thread() -> Iterator[None]:
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def wait_for(condition: Callable[[], bool], what: str) -> None:

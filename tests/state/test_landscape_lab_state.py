@@ -11,19 +11,13 @@ from collections.abc import Iterator
 
 import numpy as np
 import pytest
-import torch
 
 from explorer.state import LandscapeLabState
 
 TIMEOUT = 60.0
 
 
-@pytest.fixture(autouse=True)
-def _one_thread() -> Iterator[None]:
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture

@@ -16,7 +16,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
 
 from explorer.data.operators import BurgersDataConfig, HeatDataConfig
 from explorer.io import load_dataset
@@ -37,12 +36,7 @@ TINY_MODEL = {"kind": "fno", "modes": 4, "width": 8, "layers": 2, "projection": 
 TINY_TRAINING = {"epochs": 3, "batch_size": 8}
 
 
-@pytest.fixture(autouse=True)
-def _one_thread() -> Iterator[None]:
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def tiny(cache: Path, **training: object) -> OperatorSession:

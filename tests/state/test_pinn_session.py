@@ -42,13 +42,7 @@ TINY_MODEL = {"depth": 1, "width": 8, "float64": True}
 TINY_TRAINING = {"n_interior": 32, "snapshot_every": 10, "steps": 60}
 
 
-@pytest.fixture(autouse=True)
-def _one_thread() -> Iterator[None]:
-    # Tiny nets on a shared 2-core machine are fastest on one intra-op thread.
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def tiny(**training: object) -> PINNSession:

@@ -12,7 +12,6 @@ from collections.abc import Callable, Iterator
 import holoviews as hv
 import panel as pn
 import pytest
-import torch
 
 from explorer.state import PINNSession
 from explorer.ui.panel import PINNLab
@@ -21,12 +20,7 @@ from explorer.ui.panel.diagnostics_tab import DiagnosticsTab
 TIMEOUT = 30.0
 
 
-@pytest.fixture(autouse=True)
-def _one_thread() -> Iterator[None]:
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture

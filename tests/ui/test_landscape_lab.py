@@ -16,7 +16,6 @@ from pathlib import Path
 import holoviews as hv
 import panel as pn
 import pytest
-import torch
 
 from explorer.state import LandscapeLabState
 from explorer.ui.panel import APPS, LandscapeLab, landscape_lab_page
@@ -26,12 +25,7 @@ ROOT = Path(__file__).parents[2]
 TIMEOUT = 60.0
 
 
-@pytest.fixture(autouse=True)
-def _one_thread() -> Iterator[None]:
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture

@@ -14,7 +14,6 @@ from collections.abc import Callable, Iterator
 
 import ipywidgets as w
 import pytest
-import torch
 import xarray as xr
 
 from explorer.state import ModelState, TrainingState
@@ -27,12 +26,7 @@ TINY = {
 }
 
 
-@pytest.fixture(autouse=True)
-def _one_thread() -> Iterator[None]:
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture

@@ -22,7 +22,6 @@ from pathlib import Path
 import holoviews as hv
 import panel as pn
 import pytest
-import torch
 import xarray as xr
 from panel.io.location import Location
 
@@ -37,12 +36,7 @@ TINY_MODEL = {"kind": "fno", "modes": 4, "width": 8, "layers": 2, "projection": 
 TINY_TRAINING = {"epochs": 3, "batch_size": 8}
 
 
-@pytest.fixture(autouse=True)
-def _one_thread() -> Iterator[None]:
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def tiny(cache: Path, family: str = "heat", **data: object) -> OperatorSession:
