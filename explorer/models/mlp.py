@@ -4,8 +4,10 @@ Layout: points ``(n, in_dim)`` in, values ``(n, out_dim)`` out, also for
 ``out_dim == 1`` (the loss, which knows the problem, squeezes scalar fields). The
 forward pass is a plain stack of ``nn.Linear`` layers with no in-place ops and no
 data-dependent branches, so it runs under ``torch.func`` (``functional_call``,
-``vmap``, ``jvp``, ``jacrev``): PINN residuals evaluate it inside nested forward-mode
-jvps at thousands of points per step, which makes it the hottest code in training.
+``vmap``, ``jvp``, ``jacrev``). Training takes input derivatives by
+:meth:`MLP.forward_jet` (Taylor mode) at thousands of points per step, the hottest
+code of the product: tanh jets up to second order run as one fused autograd node
+(:mod:`explorer.models.tanh_jet`), which steps aside for ``torch.func``.
 """
 
 from __future__ import annotations
@@ -24,6 +26,12 @@ from torch import Tensor, nn
 from explorer._rng import seeded
 from explorer._validate import check_range
 from explorer.autodiff import Jet, jet_elementwise, jet_linear
+from explorer.models.tanh_jet import (
+    fused_jets_apply,
+    reference_tanh_mlp_jet,
+    tanh,
+    tanh_mlp_jet,
+)
 
 __all__ = ["MLP", "Activation", "MLPConfig"]
 
@@ -32,7 +40,7 @@ Init = Literal["glorot_normal", "glorot_uniform"]
 DType = Literal["float32", "float64"]
 
 _ACTIVATIONS: dict[str, Callable[[Tensor], Tensor]] = {
-    "tanh": torch.tanh,
+    "tanh": tanh,
     "gelu": F.gelu,
     "silu": F.silu,
     "softplus": F.softplus,
@@ -51,7 +59,7 @@ def _check_choice(name: str, value: object, literal: object) -> None:
 def _activation_jet(name: str, z: Tensor, order: int) -> tuple[Tensor, list[Tensor]]:
     """σ(z) and σ′(z), ..., σ⁽ᵒʳᵈᵉʳ⁾(z) in closed form (sin already carries ω₀)."""
     if name == "tanh":  # σ′ = 1 − σ², then differentiate the polynomial in σ
-        t = torch.tanh(z)
+        t = tanh(z)
         d = [1 - t * t]
         if order > 1:
             d.append(-2 * t * d[0])
@@ -79,37 +87,6 @@ def _activation_jet(name: str, z: Tensor, order: int) -> tuple[Tensor, list[Tens
     cdf = 0.5 * (1 + torch.erf(z / math.sqrt(2)))
     dcdf = [cdf, phi, -z * phi, (z * z - 1) * phi, (3 * z - z**3) * phi]
     return z * cdf, [z * dcdf[k] + k * dcdf[k - 1] for k in range(1, order + 1)]
-
-
-def _tanh_jet(z: Jet) -> Jet:
-    """tanh of a jet of order ≤ 2 with σ″ = −2σσ′ factored: y′ = σ′a′ and
-    y″ = σ′(a″ − 2σa′²). The generic rule's result with 8 elementwise ops per
-    layer instead of 11, forward and backward: the hottest loop of a Burgers step."""
-    t = torch.tanh(z.value)
-    s1 = 1 - t * t
-    series = {}
-    for i, a in z.series.items():
-        out = [s1 * a[0]]
-        if len(a) > 1:
-            out.append(s1 * torch.addcmul(a[1], t * a[0], a[0], value=-2.0))
-        series[i] = out
-    return Jet(t, series)
-
-
-def _tanh_first_layer(jet: Jet, weight: Tensor, bias: Tensor) -> Jet:
-    """:func:`_tanh_jet` of the first layer on raw inputs, whose jet is known:
-    a′ = W[:, i] on every point and a″ = 0, so y′ = σ′W[:, i] (a broadcast, no
-    matmul) and y″ = −2σσ′W[:, i]²."""
-    t = torch.tanh(torch.nn.functional.linear(jet.value, weight, bias))
-    s1 = 1 - t * t
-    series = {}
-    for i, a in jet.series.items():
-        w = weight[:, i]
-        out = [s1 * w]
-        if len(a) > 1:
-            out.append((s1 * t) * (-2.0 * w * w))
-        series[i] = out
-    return Jet(t, series)
 
 
 @final
@@ -263,20 +240,19 @@ class MLP(nn.Module):
                     for i in jet.series
                 },
             )
+        if self.config.activation == "tanh" and order <= 2:
+            layers = [(layer.weight, layer.bias) for layer in self.layers]
+            if fused_jets_apply():
+                return tanh_mlp_jet(jet, layers)
+            return reference_tanh_mlp_jet(jet, layers)
         *hidden, last = self.layers
-        if jet.identity and order <= 2 and self.config.activation == "tanh":
-            jet = _tanh_first_layer(jet, hidden[0].weight, hidden[0].bias)
-            hidden = hidden[1:]
         for layer in hidden:
             if self._sine:
                 z = jet_linear(jet, self._w0 * layer.weight, self._w0 * layer.bias)
             else:
                 z = jet_linear(jet, layer.weight, layer.bias)
-            if self.config.activation == "tanh" and order <= 2:
-                jet = _tanh_jet(z)
-            else:
-                value, derivs = _activation_jet(self.config.activation, z.value, order)
-                jet = jet_elementwise(z, value, derivs)
+            value, derivs = _activation_jet(self.config.activation, z.value, order)
+            jet = jet_elementwise(z, value, derivs)
         return jet_linear(jet, last.weight, last.bias)
 
     def forward(self, x: Tensor) -> Tensor:
