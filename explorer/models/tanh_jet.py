@@ -134,22 +134,26 @@ class _FusedTanhJet(torch.autograd.Function):
             first = identity and j == 0
             t = _tanh_inplace(torch.addmm(b, a, w.t()))
             s = 1 - t * t
-            if first:  # z′ = W[:, i] on every point, z″ = 0
-                z = w.t()[list(firsts)].unsqueeze(1)  # (m, 1, width)
-            elif m:
-                z = torch.mm(d.reshape(-1, d.shape[-1]), w.t()).view(m + m2, n, len(w))
-            y = t.new_empty((m + m2, n, t.shape[1]))
-            tz = q = None
-            if m:
-                torch.mul(z[:m], s, out=y[:m])
-            if m2:
-                tz = t * z[:m2]
-                if first:
-                    q = tz * (-2.0 * z[:m2])
-                else:
-                    q = torch.addcmul(z[m:], tz, z[:m2], value=-2.0)
-                torch.mul(q, s, out=y[m:])
-            saved.append((a, d, t, s, z[:m] if m else None, tz, q, y[:m2]))
+            tz = zq = pair = None
+            if not m:
+                y = t.new_empty((0, n, t.shape[1]))
+            elif first:  # z′ = W[:, i] on every point, z″ = 0
+                z1 = w.t()[list(firsts)].unsqueeze(1)  # (m, 1, width)
+                y = t.new_empty((m + m2, n, t.shape[1]))
+                torch.mul(z1, s, out=y[:m])
+                q = None
+                if m2:
+                    tz = t * z1[:m2]
+                    q = tz * (-2.0 * z1[:m2])
+                    torch.mul(q, s, out=y[m:])
+                pair = (z1, q)
+            else:  # z″ becomes z″ − 2 t z′² in place: then y = s z for every channel
+                zq = torch.mm(d.reshape(-1, d.shape[-1]), w.t()).view(m + m2, n, len(w))
+                if m2:
+                    tz = t * zq[:m2]
+                    zq[m:].addcmul_(tz, zq[:m2], value=-2.0)
+                y = zq * s
+            saved.append((a, d, t, s, zq, pair, tz, y[:m2]))
             a, d = t, y
         w, b = params[-2], params[-1]
         value = torch.addmm(b, a, w.t())
@@ -181,8 +185,8 @@ class _FusedTanhJet(torch.autograd.Function):
             w = params[2 * j]
             first = identity and j == 0
             if j < n_layers - 1:
-                a, d, t, s, z1, tz, q, y2 = ctx.layers[j]
-                g, gd = _tanh_backward(g, gd, t, s, z1, tz, q, y2, m, m2)
+                a, d, t, s, zq, pair, tz, y2 = ctx.layers[j]
+                g, gd = _tanh_backward(g, gd, t, s, zq, pair, tz, y2, m, m2)
             gw = torch.mm(g.t(), a)
             if first:  # z′ = W[:, i]: each row adds its channel's gradient
                 gw.t()[list(firsts)] += gd[:m].sum(1)
@@ -203,24 +207,32 @@ def _tanh_backward(
     gd: Tensor,
     t: Tensor,
     s: Tensor,
-    z1: Tensor | None,
+    zq: Tensor | None,
+    pair: tuple[Tensor, Tensor | None] | None,
     tz: Tensor | None,
-    q: Tensor | None,
     y2: Tensor,
     m: int,
     m2: int,
 ) -> tuple[Tensor, Tensor]:
-    """Gradients of a tanh layer's pre-activation jet from its output jet's."""
+    """Gradients of a tanh layer's pre-activation jet from its output jet's.
+
+    ``zq`` stacks z′ and q = z″ − 2 t z′² (∂y/∂s for every channel); the first
+    layer on raw inputs keeps them apart in ``pair``, its z′ being W's columns.
+    """
     if not m:
         return g * s, gd
     gz = gd * s
     if m2:  # ∂z′ gains −4 s t z′ ḡ″ along second-order directions
         gz[:m2].addcmul_(tz * gd[m:], s, value=-4.0)
-    g_s = (gd[:m] * z1).sum(0)
-    if m2:
-        g_s += (gd[m:] * q).sum(0)
-        # ∂t, holding s: −2 s z′² ḡ″ = −2 (ḡ″ z′)(s z′), and s z′ is y′.
-        g = g - 2.0 * (gd[m:] * z1[:m2] * y2).sum(0)
+    if zq is not None:
+        g_s, z1 = (gd * zq).sum(0), zq[:m]
+    else:
+        z1, q = pair
+        g_s = (gd[:m] * z1).sum(0)
+        if m2:
+            g_s += (gd[m:] * q).sum(0)
+    if m2:  # ∂t, holding s: −2 s z′² ḡ″ = −2 (ḡ″ z′)(s z′), and s z′ is y′
+        g = torch.add(g, (gd[m:] * z1[:m2] * y2).sum(0), alpha=-2.0)
     return torch.addcmul(g, g_s, t, value=-2.0) * s, gz
 
 
