@@ -29,7 +29,6 @@ from explorer.autodiff import Jet, jet_elementwise, jet_linear
 from explorer.models.tanh_jet import (
     fused_jets_apply,
     reference_tanh_mlp_jet,
-    tanh,
     tanh_mlp_jet,
 )
 
@@ -40,7 +39,7 @@ Init = Literal["glorot_normal", "glorot_uniform"]
 DType = Literal["float32", "float64"]
 
 _ACTIVATIONS: dict[str, Callable[[Tensor], Tensor]] = {
-    "tanh": tanh,
+    "tanh": torch.tanh,
     "gelu": F.gelu,
     "silu": F.silu,
     "softplus": F.softplus,
@@ -59,7 +58,7 @@ def _check_choice(name: str, value: object, literal: object) -> None:
 def _activation_jet(name: str, z: Tensor, order: int) -> tuple[Tensor, list[Tensor]]:
     """σ(z) and σ′(z), ..., σ⁽ᵒʳᵈᵉʳ⁾(z) in closed form (sin already carries ω₀)."""
     if name == "tanh":  # σ′ = 1 − σ², then differentiate the polynomial in σ
-        t = tanh(z)
+        t = torch.tanh(z)
         d = [1 - t * t]
         if order > 1:
             d.append(-2 * t * d[0])
