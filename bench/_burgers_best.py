@@ -64,7 +64,8 @@ BASE: dict[str, Any] = {
 # mixed with RAD k=2, c=0.5: 3.7e-3. 2026-11-23, the fused tanh node, the last chunk
 # cut to the budget: "final" 2.1e-3 (1.1e-3); 8192 points throughout 1.4e-3 (still
 # falling: too slow); "late" 1.1e-3 (an uncut run: 9.4e-4 at 311 s); "late" with
-# float32 L-BFGS for the first 30 % 1.5e-3. Runs of one recipe differ by about 2x.
+# float32 L-BFGS for the first 30 % 1.5e-3; "late" with 6144 points 1.3e-3 (1.0e-3).
+# Runs of one recipe differ by about 2x.
 PRESETS: dict[str, dict[str, Any]] = {
     "final": {},
     "late": {"n_interior_late": 8192, "late_after": 0.3},
