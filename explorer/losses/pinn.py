@@ -110,8 +110,8 @@ class PINNLoss:
         p, out = self.problem, {}
         built_in = self.pinn.built_in
         out["residual"] = self.residual(batch.interior)
-        # Terms that need only u share one forward pass over all their points: a
-        # pass costs about as much in fixed per-op overhead as in arithmetic here.
+        # Terms that need only u share one forward pass over all their points: on a
+        # few hundred points a pass costs mostly its fixed per-op overhead.
         plain = {}
         if p.kind == "evolution" and "ic" not in built_in:
             plain["ic"] = batch.initial

@@ -16,11 +16,11 @@ restricted to it. A worker's parameters are views of shared-memory buffers that 
 trainer refreshes before every call, and it writes its gradient into a shared buffer
 of its own: per call only a few small messages cross the pipes, and both sides poll
 for them briefly before blocking (waking a blocked process cost 0.4 of the 3.5 ms
-call; Burgers A/B median against DeepXDE 3.09x -> 3.59x). Workers are spawned
-(never forked: the caller may run threads) on the first call, so a script that
-trains with ``workers > 1`` needs the usual ``if __name__ == "__main__":`` guard;
-they are re-sent their shard when the batch or the problem changes, and stopped
-with the loss.
+call; the Burgers A/B median against DeepXDE went from 3.1x to 3.2-3.6x). Workers
+are spawned (never forked: the caller may run threads) on the first call, so a
+script that trains with ``workers > 1`` needs the usual ``if __name__ ==
+"__main__":`` guard; they are re-sent their shard when the batch or the problem
+changes, and stopped with the loss.
 
 Only losses that are sums over points split this way; :meth:`PINNLoss.decomposable`
 says which (causal weights and eigenproblems' norm and deflation couple all points).
