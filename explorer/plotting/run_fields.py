@@ -124,7 +124,7 @@ def _compare_curve(pred: xr.DataArray, ref: xr.DataArray, label: str) -> hv.Over
     )
     pred_curve = field_curve(pred, label="prediction").opts(color=_PALETTE[1])
     return (ref_curve * pred_curve).opts(
-        title=f"Prediction and reference, {label}",
+        title=f"Slice: {label}",  # the legend names prediction and reference
         legend_position="top_right",
         show_legend=True,
     )
