@@ -120,13 +120,10 @@ class PINNLoss:
         if self.observations is not None:
             plain["data"] = self.observations.points
         u = self._values(plain)
+        x0 = _space(batch.initial, self._names)
         if "ic" in u:
-            out["ic"] = _diff(
-                u["ic"], p.initial_condition(_space(batch.initial, self._names))
-            )
-        v0 = None
-        if p.kind == "evolution":
-            v0 = p.initial_velocity(_space(batch.initial, self._names))
+            out["ic"] = _diff(u["ic"], p.initial_condition(x0))
+        v0 = p.initial_velocity(x0) if p.kind == "evolution" else None
         if v0 is not None:
             ut = Partials(self.pinn, batch.initial, self._names)("t")
             out["ic_velocity"] = _diff(ut, v0)

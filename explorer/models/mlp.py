@@ -26,11 +26,7 @@ from torch import Tensor, nn
 from explorer._rng import seeded
 from explorer._validate import check_range
 from explorer.autodiff import Jet, jet_elementwise, jet_linear
-from explorer.models.tanh_jet import (
-    fused_jets_apply,
-    reference_tanh_mlp_jet,
-    tanh_mlp_jet,
-)
+from explorer.models.tanh_jet import tanh_mlp_jet
 
 __all__ = ["MLP", "Activation", "MLPConfig"]
 
@@ -240,10 +236,7 @@ class MLP(nn.Module):
                 },
             )
         if self.config.activation == "tanh" and order <= 2:
-            layers = [(layer.weight, layer.bias) for layer in self.layers]
-            if fused_jets_apply():
-                return tanh_mlp_jet(jet, layers)
-            return reference_tanh_mlp_jet(jet, layers)
+            return tanh_mlp_jet(jet, [(la.weight, la.bias) for la in self.layers])
         *hidden, last = self.layers
         for layer in hidden:
             if self._sine:

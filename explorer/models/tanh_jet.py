@@ -27,15 +27,29 @@ from torch import Tensor
 
 from explorer.autodiff import Jet, input_jet, jet_linear
 
-__all__ = ["fused_jets_apply", "reference_tanh_mlp_jet", "tanh_mlp_jet"]
+__all__ = ["reference_tanh_mlp_jet", "tanh_mlp_jet"]
 
 Layers = Sequence[tuple[Tensor, Tensor]]  # (weight, bias) per layer, last one linear
 
 
-def fused_jets_apply() -> bool:
-    """Whether :func:`tanh_mlp_jet` may use the fused node: not under ``torch.func``
-    transforms, whose wrapped tensors need every op recorded."""
+def _fusable() -> bool:
+    """Whether the fused node may run: not under ``torch.func`` transforms, whose
+    wrapped tensors need every op recorded."""
     return torch._C._functorch.peek_interpreter_stack() is None
+
+
+def _stack(series: dict[int, list[Tensor]], firsts: tuple, m2: int) -> list[Tensor]:
+    """The channels in stacked order: first derivatives along ``firsts`` (the
+    ``m2`` second-order directions lead), then those directions' second ones."""
+    return [series[i][0] for i in firsts] + [series[i][1] for i in firsts[:m2]]
+
+
+def _unstack(channels: Tensor, firsts: tuple, m2: int) -> dict[int, list[Tensor]]:
+    """:func:`_stack` undone: each direction's derivatives from ``(C, ...)``."""
+    series = {i: [channels[c]] for c, i in enumerate(firsts)}
+    for c, i in enumerate(firsts[:m2]):
+        series[i].append(channels[len(firsts) + c])
+    return series
 
 
 def _tanh_jet(z: Jet) -> Jet:
@@ -79,7 +93,8 @@ def reference_tanh_mlp_jet(jet: Jet, layers: Layers) -> Jet:
 
 
 def tanh_mlp_jet(jet: Jet, layers: Layers) -> Jet:
-    """:func:`reference_tanh_mlp_jet` as one autograd node (orders ≤ 2).
+    """:func:`reference_tanh_mlp_jet` as one autograd node (orders ≤ 2), or that
+    rule itself under ``torch.func`` transforms.
 
     The derivative channels travel stacked, ``(C, n, width)``: first derivatives
     along the second-order directions, then along the first-order ones, then the
@@ -89,22 +104,18 @@ def tanh_mlp_jet(jet: Jet, layers: Layers) -> Jet:
     orders = jet.series
     if any(len(s) > 2 for s in orders.values()):
         raise ValueError("fused tanh jets go up to second order; allowed: 1 or 2")
+    if not _fusable():
+        return reference_tanh_mlp_jet(jet, layers)
     two = tuple(i for i, s in orders.items() if len(s) == 2)
-    one = tuple(i for i, s in orders.items() if len(s) == 1)
-    firsts = two + one
+    firsts = two + tuple(i for i, s in orders.items() if len(s) == 1)
     params = [p for layer in layers for p in layer]
     if jet.identity or not firsts:
         stacked = jet.value.new_empty(0)  # identity: e_i and 0, the rule knows them
     else:
-        stacked = torch.stack(
-            [orders[i][0] for i in firsts] + [orders[i][1] for i in two]
-        )
+        stacked = torch.stack(_stack(orders, firsts, len(two)))
     structure = (firsts, len(two), jet.identity, len(layers))
     value, channels = _FusedTanhJet.apply(structure, jet.value, stacked, *params)
-    m = len(firsts)
-    series = {i: [channels[c]] for c, i in enumerate(firsts)}
-    for c, i in enumerate(two):
-        series[i].append(channels[m + c])
+    series = _unstack(channels, firsts, len(two))
     return Jet(value, {i: series[i] for i in orders})
 
 
@@ -235,21 +246,15 @@ def _recorded_backward(
     """The backward pass recorded by autograd (for Hessians by double backward):
     recompute the jet by the reference rule and differentiate it with a graph."""
     firsts, m2, identity, n_layers = structure
-    m = len(firsts)
-    two = firsts[:m2]
     if identity:
         jet = input_jet(x, {i: 2 if c < m2 else 1 for c, i in enumerate(firsts)})
     else:
-        series = {i: [stacked[c]] for c, i in enumerate(firsts)}
-        for c, i in enumerate(two):
-            series[i].append(stacked[m + c])
-        jet = Jet(x, series)
+        jet = Jet(x, _unstack(stacked, firsts, m2))
     layers = [(params[2 * j], params[2 * j + 1]) for j in range(n_layers)]
     inputs = [x, stacked, *params]
     with torch.enable_grad():
         out = reference_tanh_mlp_jet(jet, layers)
-        channels = [out.series[i][0] for i in firsts] + [out.series[i][1] for i in two]
-        outs = [out.value, *channels]
+        outs = [out.value, *_stack(out.series, firsts, m2)]
         g_outs = [g_value, *g_channels.unbind(0)]
         wanted = [k for k, v in enumerate(inputs) if v.requires_grad]
         got = torch.autograd.grad(
