@@ -98,7 +98,11 @@ def _train_arguments(t: argparse.ArgumentParser) -> None:
         "reference's k lower states)",
     )
     o = t.add_argument_group("optimiser")
-    o.add_argument("--optimizer", default="adam", help="adam, adamw, lbfgs, adam+lbfgs")
+    o.add_argument(
+        "--optimizer",
+        default="adam",
+        help="adam, adamw, lbfgs, adam+lbfgs, bfgs, adam+bfgs",
+    )
     o.add_argument("--lr", type=float, default=1e-3)
     o.add_argument("--schedule", default="constant")
     o.add_argument("--switch-step", type=int, default=1000)
@@ -399,8 +403,10 @@ def _serve(args: argparse.Namespace) -> int:
     import panel as pn
 
     from explorer.ui.panel import APPS
+    from explorer.ui.panel.apps import warm_up
 
     pn.extension()
+    warm_up()  # the first visitor's page then builds as fast as later ones
     pn.serve(
         APPS,
         port=args.port,

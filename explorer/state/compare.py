@@ -27,6 +27,7 @@ COMPARISONS: Mapping[str, tuple[str, str, str]] = {
     "weighting": ("training.weighting", "fixed", "gradnorm"),
     "hard_bc": ("model.hard_bc", "false", "true"),
     "optimizer": ("training.optimizer", "adam", "adam+lbfgs"),
+    "quasi_newton": ("training.optimizer", "adam+lbfgs", "adam+bfgs"),
 }
 
 

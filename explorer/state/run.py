@@ -27,6 +27,7 @@ from typing import Any, Literal
 import xarray as xr
 
 from explorer.training import RunControl, Trainer, TrainEvent, concat_history
+from explorer.training.stops import QUASI_NEWTON
 
 __all__ = [
     "MAX_SNAPSHOTS",
@@ -47,8 +48,9 @@ trainer, before its first step). It must be quick and must not raise."""
 
 #: Snapshots kept per run; beyond it every other one is dropped (first and newest
 #: stay), so a long run with frequent snapshots cannot fill a 2 GB box. The default
-#: Burgers grid makes ~0.6 MB snapshots: 200 of them are ~120 MB.
-MAX_SNAPSHOTS = 200
+#: Burgers grid (float32 net) makes ~0.35 MB snapshots; with the served page a
+#: session grows ~3 MB per snapshot: 120 keep it within 1 GB (measured 924 MB at 148).
+MAX_SNAPSHOTS = 120
 
 RunState = Literal[
     "idle",  # built, no step taken yet
@@ -75,10 +77,11 @@ class RunStatus:
         step: steps (or epochs: see ``unit``) taken so far.
         steps: the step the current (or last) stretch of training runs to.
         steps_per_second: recent training speed (0 when not running).
-        phase: the optimiser of the last step: ``"adam"``, ``"adamw"``, ``"lbfgs"``.
+        phase: the optimiser of the last step: ``"adam"``, ``"adamw"``, ``"lbfgs"``,
+            ``"bfgs"``.
         loss: the weighted total loss at the start of the last step.
         rel_l2: relative L² error of the newest snapshot.
-        lbfgs_stop: why L-BFGS returned in its last step ("" before L-BFGS).
+        lbfgs_stop: why L-BFGS (or BFGS) returned in its last step ("" before).
         message: the divergence message, or a note about the last action.
         error: the exception that ended the run ("" if none).
         unit: what a step is: ``"step"`` (an optimiser step) or ``"epoch"``.
@@ -110,7 +113,8 @@ class RunStatus:
         if math.isfinite(self.rel_l2):
             parts.append(f"rel L2 {self.rel_l2:.3g}")
         if self.lbfgs_stop:
-            parts.append(f"L-BFGS: {self.lbfgs_stop}")
+            name = QUASI_NEWTON.get(self.phase, "L-BFGS")
+            parts.append(f"{name}: {self.lbfgs_stop}")
         text = " · ".join(parts)
         for extra in (self.message, self.error):
             if extra:

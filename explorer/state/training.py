@@ -46,7 +46,10 @@ class TrainingState(param.Parameterized):
     optimizer = choice(
         OptimConfig,
         "optimizer",
-        doc="optimiser; adam+lbfgs switches to L-BFGS at the switch step",
+        doc=(
+            "optimiser; adam+lbfgs (adam+bfgs) switches to L-BFGS (dense "
+            "self-scaled BFGS, for nets up to 5000 weights) at the switch step"
+        ),
     )
     lr = number(
         OptimConfig,
@@ -58,7 +61,7 @@ class TrainingState(param.Parameterized):
     switch_step = number(
         OptimConfig,
         "switch_step",
-        doc="step at which adam+lbfgs switches to L-BFGS",
+        doc="step at which adam+lbfgs or adam+bfgs switches to the quasi-Newton phase",
         softbounds=(1, 20_000),
     )
     n_interior = number(

@@ -8,9 +8,10 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import ClassVar, Literal, final, get_args
 
-__all__ = ["OptimConfig", "OptimizerName", "ScheduleName"]
+__all__ = ["BFGSScaling", "OptimConfig", "OptimizerName", "ScheduleName"]
 
-OptimizerName = Literal["adam", "adamw", "lbfgs", "adam+lbfgs"]
+OptimizerName = Literal["adam", "adamw", "lbfgs", "adam+lbfgs", "bfgs", "adam+bfgs"]
+BFGSScaling = Literal["al-baali", "oren-luenberger", "none"]
 ScheduleName = Literal["constant", "exponential", "cosine", "step"]
 
 
@@ -52,11 +53,15 @@ def _integer(name: str, value: object, lo: int, hi: int) -> None:
 @final
 @dataclass(frozen=True)
 class OptimConfig:
-    """How the parameters are optimised: Adam(W), L-BFGS, or Adam then L-BFGS.
+    """How the parameters are optimised: Adam(W), a quasi-Newton method, or both.
 
     Attributes:
         optimizer: ``"adam+lbfgs"`` runs Adam for ``switch_step`` steps, then L-BFGS
             (the usual PINN recipe: Adam finds the basin, L-BFGS polishes).
+            ``"bfgs"`` and ``"adam+bfgs"`` use dense self-scaled BFGS instead
+            (:mod:`explorer.training.bfgs`): for networks up to a few thousand
+            weights it reaches far lower losses than L-BFGS. The ``lbfgs_*`` and
+            tolerance settings apply to both quasi-Newton methods.
         lr: Adam/AdamW learning rate at step 0 (1e-6 to 1).
         schedule: learning-rate schedule of the Adam phase (L-BFGS has none), with
             k the step and D = ``decay_steps``:
@@ -77,7 +82,9 @@ class OptimConfig:
         lbfgs_max_iter: L-BFGS inner iterations per outer step (1 to 10000); the
             closure evaluations of a step are capped at 1.25× this (torch's
             ``max_eval`` default), which can end a step first.
-        lbfgs_history: stored curvature pairs (1 to 1000).
+        lbfgs_history: stored curvature pairs of L-BFGS (1 to 1000).
+        bfgs_scaling: the self-scaling of BFGS: ``"al-baali"`` (τ = min(1, 1/b)),
+            ``"oren-luenberger"`` (τ = 1/b) or ``"none"`` (plain BFGS).
         tolerance_grad: L-BFGS stops when max|∇L| ≤ this (0 to 1).
         tolerance_change: L-BFGS stops when the loss change, the step or the
             directional derivative falls below this (0 to 1).
@@ -93,6 +100,7 @@ class OptimConfig:
     lbfgs_lr: float = 1.0
     lbfgs_max_iter: int = 20
     lbfgs_history: int = 50
+    bfgs_scaling: BFGSScaling = "al-baali"
     tolerance_grad: float = 1e-9
     tolerance_change: float = 1e-12
 
@@ -117,6 +125,7 @@ class OptimConfig:
     def __post_init__(self) -> None:
         _choice("optimizer", self.optimizer, OptimizerName)
         _choice("schedule", self.schedule, ScheduleName)
+        _choice("bfgs_scaling", self.bfgs_scaling, BFGSScaling)
         for name, (lo, hi) in self.BOUNDS.items():
             value = getattr(self, name)
             if isinstance(lo, int) and isinstance(hi, int):

@@ -33,6 +33,7 @@ from explorer.training.config import OptimConfig
 from explorer.training.optim import Optimization, StepInfo
 from explorer.training.parallel import ShardedLoss
 from explorer.training.snapshot import EvaluationGrid, snapshot
+from explorer.training.stops import QUASI_NEWTON
 from explorer.training.train_config import TrainConfig
 from explorer.training.weighting import (
     grad_norms,
@@ -236,8 +237,8 @@ class Trainer:
         if self.step % self.config.snapshot_every == 0 or self.step == 1:
             snap = self.snapshot(values)
         message = None
-        if info.phase == "lbfgs" and info.stop_reason:
-            message = f"L-BFGS: {info.stop_reason}"
+        if info.phase in QUASI_NEWTON and info.stop_reason:
+            message = f"{QUASI_NEWTON[info.phase]}: {info.stop_reason}"
         return TrainEvent(self.step, values, dict(self.weights), info, snap, message)
 
     def _before_step(self) -> None:

@@ -1,8 +1,9 @@
-"""One optimisation step at a time: Adam(W) with a schedule, L-BFGS, or Adam → L-BFGS.
+"""One optimisation step at a time: Adam(W) with a schedule, L-BFGS or BFGS, or Adam
+then one of those.
 
-:class:`Optimization` hides which torch optimiser runs: the caller passes the same
-closure every step and gets a :class:`StepInfo` back. The Adam → L-BFGS switch is
-data (the step counter against ``OptimConfig.switch_step``), not a code path.
+:class:`Optimization` hides which optimiser runs: the caller passes the same closure
+every step and gets a :class:`StepInfo` back. The Adam → quasi-Newton switch is data
+(the step counter against ``OptimConfig.switch_step``), not a code path.
 
 L-BFGS stop reasons. ``torch.optim.LBFGS.step`` returns without saying why it
 stopped. We reproduce its termination checks, in its order, from what it leaves
@@ -25,7 +26,17 @@ from typing import Any, Literal, final
 import torch
 from torch import Tensor
 
+from explorer.training.bfgs import SelfScaledBFGS
 from explorer.training.config import OptimConfig
+from explorer.training.stops import (
+    CONVERGED,
+    STOP_GRAD,
+    STOP_LOSS,
+    STOP_MAX_EVAL,
+    STOP_MAX_ITER,
+    STOP_NO_DESCENT,
+    STOP_STEP,
+)
 
 __all__ = [
     "STOP_GRAD",
@@ -39,15 +50,7 @@ __all__ = [
     "StepInfo",
 ]
 
-Phase = Literal["adam", "adamw", "lbfgs"]
-
-STOP_MAX_ITER = "max_iter reached"
-STOP_MAX_EVAL = "max function evaluations reached"
-STOP_GRAD = "gradient below tolerance_grad"
-STOP_LOSS = "loss change below tolerance_change"
-STOP_STEP = "step/direction change below tolerance_change"
-STOP_NO_DESCENT = "directional derivative above -tolerance_change (no descent)"
-_CONVERGED = frozenset({STOP_GRAD, STOP_LOSS, STOP_STEP, STOP_NO_DESCENT})
+Phase = Literal["adam", "adamw", "lbfgs", "bfgs"]
 
 
 @final
@@ -58,13 +61,13 @@ class StepInfo:
     Attributes:
         step: index of this step (0-based).
         phase: the optimiser that ran it.
-        lr: the learning rate it used (``lbfgs_lr`` for L-BFGS).
+        lr: the learning rate it used (``lbfgs_lr`` for L-BFGS and BFGS).
         loss: the loss at the start of the step (the closure's first value).
         iterations: inner iterations (1 for Adam).
-        evaluations: closure calls (1 for Adam; L-BFGS counts line-search trials).
-        stop_reason: why L-BFGS returned (one of the ``STOP_*`` strings); None for
+        evaluations: closure calls (1 for Adam; (L-)BFGS counts line-search trials).
+        stop_reason: why (L-)BFGS returned (one of the ``STOP_*`` strings); None for
             Adam.
-        converged: L-BFGS stopped on a tolerance rather than a budget. After
+        converged: (L-)BFGS stopped on a tolerance rather than a budget. After
             ``STOP_GRAD`` or ``STOP_NO_DESCENT`` further steps change nothing; after
             ``STOP_LOSS`` or ``STOP_STEP`` they may still creep.
     """
@@ -208,7 +211,8 @@ class Optimization:
         self._adam: torch.optim.Optimizer | None = None
         self._scheduler: torch.optim.lr_scheduler.LambdaLR | None = None
         self._lbfgs: _TracedLBFGS | None = None
-        if config.optimizer != "lbfgs":
+        self._bfgs: SelfScaledBFGS | None = None
+        if config.optimizer not in ("lbfgs", "bfgs"):
             # One fused kernel per parameter instead of ~10 ops each: 0.23 against
             # 0.69 ms per step for the Burgers net on one CPU thread (torch 2.13).
             # torch's fused kernels refuse complex parameters (e.g. neuraloperator's
@@ -227,7 +231,7 @@ class Optimization:
             else:
                 self._adam = torch.optim.Adam(params, lr=config.lr, fused=fused)
             horizon = total_steps
-            if config.optimizer == "adam+lbfgs":
+            if config.optimizer in ("adam+lbfgs", "adam+bfgs"):
                 horizon = min(config.switch_step, total_steps)
             self._scheduler = torch.optim.lr_scheduler.LambdaLR(
                 self._adam, _lr_factor(config, horizon)
@@ -242,6 +246,15 @@ class Optimization:
                 tolerance_change=config.tolerance_change,
                 line_search_fn="strong_wolfe",
             )
+        if config.optimizer in ("bfgs", "adam+bfgs"):
+            self._bfgs = SelfScaledBFGS(
+                params,
+                lr=config.lbfgs_lr,
+                max_iter=config.lbfgs_max_iter,
+                tolerance_grad=config.tolerance_grad,
+                tolerance_change=config.tolerance_change,
+                scaling=config.bfgs_scaling,
+            )
 
     @property
     def step_count(self) -> int:
@@ -252,27 +265,36 @@ class Optimization:
     def phase(self) -> Phase:
         """The optimiser the next step will use."""
         name = self.config.optimizer
-        if name == "lbfgs" or (
-            name == "adam+lbfgs" and self._step >= self.config.switch_step
-        ):
-            return "lbfgs"
+        if name in ("lbfgs", "bfgs"):
+            return name
+        if name.startswith("adam+") and self._step >= self.config.switch_step:
+            return "bfgs" if name == "adam+bfgs" else "lbfgs"
         return "adamw" if name == "adamw" else "adam"
 
     @property
     def lr(self) -> float:
         """The learning rate the next step will use."""
-        if self.phase == "lbfgs" or self._adam is None:
+        if self.phase in ("lbfgs", "bfgs") or self._adam is None:
             return self.config.lbfgs_lr
         return float(self._adam.param_groups[0]["lr"])
 
     def objective_changed(self) -> None:
-        """Forget L-BFGS's curvature pairs: they describe the old loss.
+        """Forget the quasi-Newton curvature: it describes the old loss.
 
         Call after the points or the term weights change; Adam's moments adapt on
         their own and are kept.
         """
         if self._lbfgs is not None:
             self._lbfgs.state.clear()
+        if self._bfgs is not None:
+            self._bfgs.reset()
+
+    def set_quasi_newton_budget(self, max_iter: int) -> None:
+        """Iterations per (L-)BFGS step from now on (closure calls: 1.25x that)."""
+        for opt in (self._lbfgs, self._bfgs):
+            if opt is not None:
+                group = opt.param_groups[0]
+                group["max_iter"], group["max_eval"] = max_iter, max_iter * 5 // 4
 
     def zero_grad(self) -> None:
         """Drop the parameters' gradients (set them to None), for the closure."""
@@ -290,14 +312,21 @@ class Optimization:
             What the step did; see :class:`StepInfo`.
         """
         index, phase, lr = self._step, self.phase, self.lr
-        if phase == "lbfgs":
-            assert self._lbfgs is not None
-            state = self._lbfgs._global_state()
-            n0, e0 = state.get("n_iter", 0), state.get("func_evals", 0)
-            loss = self._lbfgs.step(closure)
-            state = self._lbfgs._global_state()
-            iters, evals = state["n_iter"] - n0, state["func_evals"] - e0
-            reason = self._lbfgs.stop_reason(iters, evals)
+        if phase in ("lbfgs", "bfgs"):
+            if phase == "lbfgs":
+                assert self._lbfgs is not None
+                state = self._lbfgs._global_state()
+                n0, e0 = state.get("n_iter", 0), state.get("func_evals", 0)
+                loss = self._lbfgs.step(closure)
+                state = self._lbfgs._global_state()
+                iters, evals = state["n_iter"] - n0, state["func_evals"] - e0
+                reason = self._lbfgs.stop_reason(iters, evals)
+            else:
+                assert self._bfgs is not None
+                loss = self._bfgs.step(closure)
+                iters = self._bfgs.last_iterations
+                evals = self._bfgs.last_evaluations
+                reason = self._bfgs.last_stop_reason
             info = StepInfo(
                 index,
                 phase,
@@ -306,7 +335,7 @@ class Optimization:
                 iters,
                 evals,
                 reason,
-                reason in _CONVERGED,
+                reason in CONVERGED,
             )
         else:
             assert self._adam is not None and self._scheduler is not None
@@ -331,6 +360,7 @@ class Optimization:
             if self._scheduler is None
             else self._scheduler.state_dict(),
             "lbfgs": None if self._lbfgs is None else self._lbfgs.state_dict(),
+            "bfgs": None if self._bfgs is None else self._bfgs.state_dict(),
         }
 
     def load_state_dict(self, state: Mapping[str, Any]) -> None:
@@ -351,3 +381,5 @@ class Optimization:
             self._scheduler.load_state_dict(dict(state["scheduler"]))
         if self._lbfgs is not None:
             self._lbfgs.load_state_dict(state["lbfgs"])
+        if self._bfgs is not None:
+            self._bfgs.load_state_dict(state["bfgs"])

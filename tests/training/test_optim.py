@@ -124,7 +124,9 @@ def test_bad_construction() -> None:
 
 
 # ---- descent ------------------------------------------------------------------------
-@pytest.mark.parametrize("name", ["adam", "adamw", "lbfgs", "adam+lbfgs"])
+@pytest.mark.parametrize(
+    "name", ["adam", "adamw", "lbfgs", "adam+lbfgs", "bfgs", "adam+bfgs"]
+)
 def test_each_optimizer_lowers_rosenbrock(name: str) -> None:
     x, closure = rosenbrock()
     config = OptimConfig(optimizer=name, lr=0.05, switch_step=100, weight_decay=0.0)
@@ -133,7 +135,7 @@ def test_each_optimizer_lowers_rosenbrock(name: str) -> None:
     assert start == pytest.approx(24.2)
     # Adam walks the banana valley slowly; L-BFGS reaches the minimum (1, 1).
     assert end < (0.1 if name in ("adam", "adamw") else 1e-12) * start
-    if "lbfgs" in name:
+    if "bfgs" in name:
         assert torch.allclose(x.detach(), torch.ones(2, dtype=F64), atol=1e-8)
 
 
@@ -363,8 +365,10 @@ def test_stop_reasons_match_instrumented_torch(
         # saves in the middle of the L-BFGS phase: its curvature memory must persist
         OptimConfig(optimizer="adam+lbfgs", lr=1e-2, switch_step=5, lbfgs_max_iter=5),
         OptimConfig(optimizer="lbfgs", lbfgs_max_iter=3, lbfgs_history=4),
+        # the dense BFGS estimate must persist too
+        OptimConfig(optimizer="adam+bfgs", lr=1e-2, switch_step=5, lbfgs_max_iter=5),
     ],
-    ids=["adam-cosine", "adamw-exp", "switch-after-save", "lbfgs-mid", "lbfgs"],
+    ids=["adam-cosine", "adamw-exp", "switch-after-save", "lbfgs-mid", "lbfgs", "bfgs"],
 )
 def test_restore_continues_bit_exactly(config: OptimConfig) -> None:
     net, closure = sine_fit(seed=1)
