@@ -57,6 +57,10 @@ def snapshot(
 ) -> xr.Dataset:
     """Evaluate the PINN on the grid and pack everything into one Dataset.
 
+    Errors are computed in float64; the fields are stored at the network's precision
+    (a float32 run's snapshots take half the memory; a live session keeps a bounded
+    number of them).
+
     Cost: one forward and one residual evaluation on the grid (chunked).
     """
     pinn = loss.pinn
@@ -67,8 +71,9 @@ def snapshot(
         res.append(r.abs() if r.dim() == 1 else r.norm(dim=-1))
         with torch.no_grad():
             pred.append(pinn(chunk))
-    u = torch.cat(pred).reshape(-1, pinn.components).T.cpu().double().numpy()
-    u = u.reshape(len(grid.components), *grid.shape)
+    native = torch.cat(pred).reshape(-1, pinn.components).T.cpu().numpy()
+    stored = native.dtype  # the network's precision, kept for the fields
+    u = native.astype(np.float64).reshape(len(grid.components), *grid.shape)
     if loss.problem.kind == "eigen":  # an eigenvector's sign is arbitrary
         u = u * (np.sign(np.sum(u * grid.truth)) or 1.0)
     error = u - grid.truth
@@ -76,8 +81,8 @@ def snapshot(
     coords = {n: grid.reference[n].values for n in grid.dims}
     data: dict[str, tuple] = {}
     for i, name in enumerate(grid.components):
-        data[f"{name}_pred"] = (grid.dims, u[i])
-        data[f"{name}_err"] = (grid.dims, error[i])
+        data[f"{name}_pred"] = (grid.dims, u[i].astype(stored))
+        data[f"{name}_err"] = (grid.dims, error[i].astype(stored))
     data["residual"] = (grid.dims, torch.cat(res).reshape(grid.shape).cpu().numpy())
     data["points"] = (("point", "coord"), points.detach().cpu().double().numpy())
     scalars = {

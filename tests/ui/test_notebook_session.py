@@ -164,9 +164,8 @@ def test_buttons_drive_the_session(session: Session) -> None:
     wait_for(lambda: session.status.state == "paused", "pause")
     view.refresh()
     assert "paused" in view.status.value and not view.buttons["train"].disabled
-    step = session.status.step
-    time.sleep(0.2)
-    step = session.status.step
+    with session.state.run.between_steps():  # the step in flight has landed
+        step = session.status.step
     view.buttons["step"].click()
     wait_for(lambda: session.status.step == step + 1, "one step")
     view.buttons["stop"].click()

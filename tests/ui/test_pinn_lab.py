@@ -67,7 +67,13 @@ def finish(lab: PINNLab) -> None:
 
 
 def widgets(lab: PINNLab) -> dict[str, pn.widgets.Widget]:
-    """The sidebar's labelled widgets (every section, open or not) by label."""
+    """The sidebar's labelled widgets (every section) by label.
+
+    A section's widgets join the page when its tab first opens: open each, as a
+    user would, then go back to the first.
+    """
+    for i in (*range(1, len(lab.sections)), 0):
+        lab.sections.active = i
     return {w.label: w for w in lab.sidebar.select(pn.widgets.Widget) if w.label}
 
 
@@ -182,8 +188,9 @@ def test_buttons_drive_the_run_and_plots_follow(lab: PINNLab) -> None:
     assert lab.train_button.disabled and not lab.pause_button.disabled
     click(lab.pause_button)
     wait_for(lambda: s.status.state == "paused", "the pause")
+    with s.run.between_steps():  # the step in flight has landed
+        step = s.status.step
     lab.poll()
-    step = s.status.step
     assert "paused" in plain(lab.status.object)
     assert lab.progress.value == step and lab.progress.max == 100_000
     assert not lab.train_button.disabled and lab.pause_button.disabled
@@ -473,3 +480,20 @@ def test_a_closed_page_stops_its_run_and_frees_the_trainer() -> None:
         assert lab._callback is None  # polling stopped
     finally:
         server.stop()
+
+
+def test_hidden_sections_join_the_page_when_first_opened(lab: PINNLab) -> None:
+    """The first render holds the open tabs alone (a lighter first page load); a
+    tab's view joins on first open and stays."""
+
+    def labels(view: pn.viewable.Viewable) -> set[str]:
+        return {w.label for w in view.select(pn.widgets.Widget) if w.label}
+
+    assert "Problem" in labels(lab.sidebar) and "Width" not in labels(lab.sidebar)
+    assert "Setting to compare" not in labels(lab.main)
+    lab.sections.active = 1
+    assert "Width" in labels(lab.sidebar)
+    lab.sections.active = 0
+    assert "Width" in labels(lab.sidebar)  # stays, not rebuilt on every switch
+    lab.tabs.active = 1
+    assert "Setting to compare" in labels(lab.main)

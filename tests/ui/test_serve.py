@@ -44,3 +44,16 @@ def test_every_app_answers(server) -> None:
             html = r.read().decode()
         assert "Neural PDE Explorer" in html
     assert proc.poll() is None, "the server died"
+
+
+def test_warm_up_builds_a_lab_page_and_leaves_nothing_running() -> None:
+    """`explorer serve` builds one page before it listens (the first visitor's page
+    then builds warm); that page's session is closed again."""
+    import threading
+
+    from explorer.ui.panel.apps import warm_up
+
+    before = {t.ident for t in threading.enumerate()}
+    warm_up()
+    extra = [t for t in threading.enumerate() if t.ident not in before and t.is_alive()]
+    assert not [t for t in extra if not t.daemon], extra

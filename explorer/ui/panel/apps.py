@@ -26,10 +26,27 @@ __all__ = [
     "operator_lab_page",
     "page",
     "pinn_lab_page",
+    "warm_up",
 ]
 
 TITLE = "Neural PDE Explorer"
 _HEADER = "#0b5394"
+
+
+class _Page(pn.template.BootstrapTemplate):
+    """The Bootstrap template, attached to its document in one model-graph pass.
+
+    Bokeh recomputes a document's whole model graph after each change to it, and
+    Panel attaches a template's widgets one link at a time (an editable slider is
+    one): frozen, the graph is computed once (0.65 -> 0.33 s for the PINN Lab).
+    """
+
+    def server_doc(self, doc=None, title=None, location=True):  # type: ignore[no-untyped-def]
+        document = doc if doc is not None else pn.state.curdoc
+        if document is None:
+            return super().server_doc(doc, title, location)
+        with document.models.freeze():
+            return super().server_doc(document, title, location)
 
 
 def page(
@@ -45,7 +62,7 @@ def page(
     periodic callback would spin it all the time).
     """
     extra = {} if busy_indicator else {"busy_indicator": None}
-    return pn.template.BootstrapTemplate(
+    return _Page(
         title=f"{TITLE} — {title}",
         sidebar=list(sidebar),
         main=list(main),
@@ -68,6 +85,22 @@ def pinn_lab_page() -> pn.viewable.Viewable:
     lab = PINNLab(PINNSession(), location=pn.state.location)
     lab.start()
     return lab_page(lab)
+
+
+def warm_up() -> None:
+    """Build one PINN Lab page into a throwaway document, before serving.
+
+    The first page a process builds pays one-off costs (imports, HoloViews' and
+    Bokeh's first renders, first torch calls): measured 0.9 s of a cold first load
+    of 2.4-2.9 s. Paid at start-up, the first visitor gets a warm page.
+    """
+    from bokeh.document import Document
+
+    lab = PINNLab(PINNSession())
+    try:
+        lab_page(lab).server_doc(Document())
+    finally:
+        lab.close()
 
 
 def lab_page(lab: PINNLab) -> pn.template.BootstrapTemplate:

@@ -29,6 +29,7 @@ from explorer.plotting import (
 )
 from explorer.state import DIAGNOSTICS, DiagnosticsState, PINNSession
 from explorer.ui.panel.live import LivePlot
+from explorer.ui.panel.plotly_loader import PlotlySlot
 from explorer.ui.panel.widgets import escape_markdown, knob_widget
 
 __all__ = ["DiagnosticsTab"]
@@ -57,10 +58,6 @@ class DiagnosticsTab(pn.viewable.Viewer):
         **params: Any,
     ) -> None:
         super().__init__(**params)
-        if pn.state.curdoc is not None:
-            # In the page from the start: a Plotly model added to a page later
-            # does not render in Panel 1.9 (nor does the rest of its update).
-            pn.extension("plotly")
         self.state = state if state is not None else DiagnosticsState(session)
         self._seen = -1
         self._drawn: tuple = ()
@@ -144,7 +141,7 @@ class DiagnosticsTab(pn.viewable.Viewer):
                 ),
                 sizing_mode="stretch_width",
             ),
-            self.surface,
+            PlotlySlot(self.surface),  # plotly.js loads when it first shows
             pn.Row(*self.side_plots, sizing_mode="stretch_width"),
             tracking,
             sizing_mode="stretch_width",

@@ -46,6 +46,7 @@ from explorer.state import ModelState, PINNSession, RunStatus, TrainingState
 from explorer.ui.panel._served import ServedLab, draw_gap
 from explorer.ui.panel.compare import CompareView
 from explorer.ui.panel.diagnostics_tab import DiagnosticsTab
+from explorer.ui.panel.lazy import lazy_tabs
 from explorer.ui.panel.live import LivePlot, panels
 from explorer.ui.panel.widgets import (
     MATH_CSS,
@@ -157,9 +158,8 @@ class PINNLab(ServedLab, pn.viewable.Viewer):
             disabled=True,
             sizing_mode="stretch_width",
         )
-        # Dynamic tabs: only the open section's widgets are built in the browser,
-        # which keeps the first page load light.
-        self.sections = pn.Tabs(
+        # The Network and Training knobs join the page when their tab first opens.
+        self.sections = lazy_tabs(
             (
                 "Problem",
                 pn.Column(
@@ -171,7 +171,6 @@ class PINNLab(ServedLab, pn.viewable.Viewer):
             ),
             ("Network", self._section(s.model, ModelState.KNOBS)),
             ("Training", self._section(s.training, TrainingState.KNOBS)),
-            dynamic=False,
             sizing_mode="stretch_width",
         )
         self.sidebar = pn.Column(
@@ -258,23 +257,15 @@ class PINNLab(ServedLab, pn.viewable.Viewer):
         self.compare = CompareView(self.session)
         self.diagnostics_tab = DiagnosticsTab(self.session)
         # The Compare and Diagnostics views join the page when their tab first
-        # opens: the first render holds the Live tab alone, and once shown they
-        # are ordinary children (not re-rendered on every switch).
-        self._later = {1: self.compare, 2: self.diagnostics_tab}
-        self.tabs = pn.Tabs(
+        # opens: the first render holds the Live tab alone.
+        self.tabs = lazy_tabs(
             ("Live", live),
-            ("Compare", pn.Column(sizing_mode="stretch_width")),
-            ("Diagnostics", pn.Column(sizing_mode="stretch_width")),
+            ("Compare", self.compare),
+            ("Diagnostics", self.diagnostics_tab),
             sizing_mode="stretch_width",
         )
-        self.tabs.param.watch(self._on_tab, "active")
+        self.tabs.param.watch(lambda _: self.poll(force=True), "active")
         self.main = pn.Column(self.tabs, sizing_mode="stretch_width", min_width=480)
-
-    def _on_tab(self, event: param.parameterized.Event) -> None:
-        view = self._later.pop(event.new, None)
-        if view is not None:
-            self.tabs[event.new].objects = [view]
-        self.poll(force=True)
 
     # ---- actions (buttons) -----------------------------------------------------------
     def _action(self, action: Callable[[], Any]) -> Callable[[Any], None]:
