@@ -96,8 +96,8 @@ def test_self_scaling_minimises_an_ill_conditioned_quadratic_faster() -> None:
     """½(x − x*)ᵀA(x − x*), cond(A) = 10⁴, 12 dims, from 0: every variant finds
     x* = A⁻¹1 to 1e-7 relative; the self-scaled ones in fewer iterations, because
     H₀'s scale is corrected as it goes (measured: plain 79, Al-Baali 35,
-    Oren-Luenberger 53 iterations; worst error 3e-8). (Written so that the minimum is 0: in the
-    form ½xᵀAx − 1ᵀx the loss's rounding at |f*| ~ 10² hides the last digits.)"""
+    Oren-Luenberger 53 iterations; worst error 3e-8). The minimum is 0: in the form
+    ½xᵀAx − 1ᵀx the loss's rounding at |f*| ~ 10² hides the last digits."""
     n = 12
     A = _spd(n, 5, spread=2.0)
     rhs = torch.ones(n, dtype=F64)
