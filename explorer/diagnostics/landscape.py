@@ -208,12 +208,12 @@ def loss_plane(
         ``("beta", "alpha")``; with a trajectory, ``trajectory_alpha``,
         ``trajectory_beta`` and the true ``trajectory_loss`` over ``snapshot``.
 
-    Cost: steps² loss evaluations, batched ``chunk`` at a time: 3–17 ms each for
-    the DeepXDE Burgers PINN (2,780 points) on a shared 2-core CPU, depending on
-    its load, so the default 17 × 17 grid takes 1–5 s and 41 × 41 10–30 s.
-    Batching saves the per-call overhead, not the arithmetic: each evaluation is
-    dominated by the Taylor-mode jet arithmetic on (points × width) tensors, so a
-    point-by-point loop was only 1.3–1.9× slower (bench/diagnostics.py).
+    Cost: steps² loss evaluations, batched ``chunk`` at a time: about 2 ms each
+    for the DeepXDE Burgers PINN (2,780 points, one thread; a tanh MLP's jet runs
+    batched over the chunk's weights, see :mod:`explorer.models.tanh_jet`), so
+    the default 17 × 17 grid takes under a second and 41 × 41 about 3.5 s. The
+    jet arithmetic on (points × width) tensors is most of it: a point-by-point
+    loop on two threads took 5.2 ms a point (2.5× slower, bench/diagnostics.py).
     """
     check_limits("loss_plane", LIMITS, steps=steps, chunk=chunk)
     check_limits("loss_plane", LIMITS, points=steps * steps)

@@ -8,7 +8,9 @@ elementwise passes over the layer's activations (each product is differentiated 
 both sides, each reused tensor gets its gradients added); the closed form needs 11
 and saves fewer tensors. Under ``torch.func`` transforms (the Hessian and NTK
 diagnostics) and for second derivatives through the backward pass it falls back to
-:func:`reference_tanh_mlp_jet`, the same arithmetic recorded by autograd.
+:func:`reference_tanh_mlp_jet`, the same arithmetic recorded by autograd. One case
+keeps the closed form: a single ``vmap`` over weights with no graph (a loss
+landscape's grid points), where the same forward runs batched, 1.7x cheaper.
 
 A tanh layer with pre-activation z and, along each direction, z′ and z″:
     t = tanh z,  s = 1 − t² = σ′,  y = t,  y′ = s z′,  y″ = s (z″ − 2 t z′²)
@@ -36,6 +38,22 @@ def _fusable() -> bool:
     """Whether the fused node may run: not under ``torch.func`` transforms, whose
     wrapped tensors need every op recorded."""
     return torch._C._functorch.peek_interpreter_stack() is None
+
+
+def _vmap_only() -> bool:
+    """Whether one ``torch.func.vmap`` is the only transform and nothing records a
+    graph: a loss landscape evaluates the loss at a batch of weights this way, and
+    the batched forward of :class:`_VmappedTanhJet` may then run. (Nested vmaps
+    take the recorded rule: the forward writes into slices, which vmap forbids.)"""
+    if torch.is_grad_enabled() or _fusable():
+        return False
+    try:  # a private helper: if it moves, the recorded rule still works
+        from torch._C._functorch import TransformType
+        from torch._functorch.pyfunctorch import retrieve_all_functorch_interpreters
+    except ImportError:
+        return False
+    levels = retrieve_all_functorch_interpreters()
+    return len(levels) == 1 and levels[0].key() == TransformType.Vmap
 
 
 def _stack(series: dict[int, list[Tensor]], firsts: tuple, m2: int) -> list[Tensor]:
@@ -104,7 +122,8 @@ def tanh_mlp_jet(jet: Jet, layers: Layers) -> Jet:
     orders = jet.series
     if any(len(s) > 2 for s in orders.values()):
         raise ValueError("fused tanh jets go up to second order; allowed: 1 or 2")
-    if not _fusable():
+    batched = _vmap_only()
+    if not (batched or _fusable()):
         return reference_tanh_mlp_jet(jet, layers)
     two = tuple(i for i, s in orders.items() if len(s) == 2)
     firsts = two + tuple(i for i, s in orders.items() if len(s) == 1)
@@ -114,9 +133,64 @@ def tanh_mlp_jet(jet: Jet, layers: Layers) -> Jet:
     else:
         stacked = torch.stack(_stack(orders, firsts, len(two)))
     structure = (firsts, len(two), jet.identity, len(layers))
-    value, channels = _FusedTanhJet.apply(structure, jet.value, stacked, *params)
+    node = _VmappedTanhJet if batched else _FusedTanhJet
+    value, channels = node.apply(structure, jet.value, stacked, *params)
     series = _unstack(channels, firsts, len(two))
     return Jet(value, {i: series[i] for i in orders})
+
+
+def _forward(
+    structure: tuple, x: Tensor, stacked: Tensor, params: Sequence[Tensor]
+) -> tuple[Tensor, Tensor, list[tuple], tuple[Tensor, Tensor]]:
+    """The jet's value ``(..., n, out)`` and channels ``(..., C, n, out)``, with
+    what the backward pass reads per tanh layer and of the last layer's input.
+
+    Any tensor may carry leading batch dims (a batch of weights from
+    :class:`_VmappedTanhJet`); matmul and the elementwise rules broadcast over them.
+    """
+    firsts, m2, identity, n_layers = structure
+    m, n = len(firsts), x.shape[-2]
+    a, d = x, stacked  # value (..., n, k) and channels (..., C, n, k)
+    saved = []  # per tanh layer: what its backward reads
+    for j in range(n_layers - 1):
+        w, b = params[2 * j], params[2 * j + 1]
+        wt = w.transpose(-1, -2)
+        first = identity and j == 0
+        t = torch.tanh_(torch.matmul(a, wt).add_(b.unsqueeze(-2)))
+        s = 1 - t * t
+        lead, width = t.shape[:-2], t.shape[-1]
+        tz = zq = pair = None
+        if not m:
+            y = t.new_empty((*lead, 0, n, width))
+        elif first:  # z′ = W[:, i] on every point, z″ = 0
+            z1 = wt[..., list(firsts), :].unsqueeze(-2)  # (..., m, 1, width)
+            y = t.new_empty((*lead, m + m2, n, width))
+            torch.mul(z1, s.unsqueeze(-3), out=y[..., :m, :, :])
+            q = None
+            if m2:
+                tz = t.unsqueeze(-3) * z1[..., :m2, :, :]
+                q = tz * (-2.0 * z1[..., :m2, :, :])
+                torch.mul(q, s.unsqueeze(-3), out=y[..., m:, :, :])
+            pair = (z1, q)
+        else:  # z″ becomes z″ − 2 t z′² in place: then y = s z for every channel
+            zq = _channels_matmul(d, wt)  # (..., C, n, width)
+            if m2:
+                tz = t.unsqueeze(-3) * zq[..., :m2, :, :]
+                zq[..., m:, :, :].addcmul_(tz, zq[..., :m2, :, :], value=-2.0)
+            y = zq * s.unsqueeze(-3)
+        saved.append((a, d, t, s, zq, pair, tz, y[..., :m2, :, :]))
+        a, d = t, y
+    w, b = params[-2], params[-1]
+    wt = w.transpose(-1, -2)
+    value = torch.matmul(a, wt).add_(b.unsqueeze(-2))
+    channels = _channels_matmul(d, wt)
+    return value, channels, saved, (a, d)
+
+
+def _channels_matmul(d: Tensor, wt: Tensor) -> Tensor:
+    """``d @ wt`` for channels ``(..., C, n, k)``: one matmul over all C·n rows (a
+    broadcast over C would run C small ones)."""
+    return torch.matmul(d.flatten(-3, -2), wt).unflatten(-2, d.shape[-3:-1])
 
 
 class _FusedTanhJet(torch.autograd.Function):
@@ -124,43 +198,10 @@ class _FusedTanhJet(torch.autograd.Function):
     def forward(
         ctx: Any, structure: tuple, x: Tensor, stacked: Tensor, *params: Tensor
     ) -> tuple[Tensor, Tensor]:
-        firsts, m2, identity, n_layers = structure
-        m, n = len(firsts), x.shape[0]
-        a, d = x, stacked  # value (n, k) and channels (C, n, k)
-        saved = []  # per tanh layer: what its backward reads
-        for j in range(n_layers - 1):
-            w, b = params[2 * j], params[2 * j + 1]
-            first = identity and j == 0
-            t = torch.tanh_(torch.addmm(b, a, w.t()))
-            s = 1 - t * t
-            tz = zq = pair = None
-            if not m:
-                y = t.new_empty((0, n, t.shape[1]))
-            elif first:  # z′ = W[:, i] on every point, z″ = 0
-                z1 = w.t()[list(firsts)].unsqueeze(1)  # (m, 1, width)
-                y = t.new_empty((m + m2, n, t.shape[1]))
-                torch.mul(z1, s, out=y[:m])
-                q = None
-                if m2:
-                    tz = t * z1[:m2]
-                    q = tz * (-2.0 * z1[:m2])
-                    torch.mul(q, s, out=y[m:])
-                pair = (z1, q)
-            else:  # z″ becomes z″ − 2 t z′² in place: then y = s z for every channel
-                zq = torch.mm(d.reshape(-1, d.shape[-1]), w.t()).view(m + m2, n, len(w))
-                if m2:
-                    tz = t * zq[:m2]
-                    zq[m:].addcmul_(tz, zq[:m2], value=-2.0)
-                y = zq * s
-            saved.append((a, d, t, s, zq, pair, tz, y[:m2]))
-            a, d = t, y
-        w, b = params[-2], params[-1]
-        value = torch.addmm(b, a, w.t())
-        channels = torch.mm(d.reshape(-1, d.shape[-1]), w.t())
-        channels = channels.view(m + m2, n, len(w))
+        value, channels, saved, last = _forward(structure, x, stacked, params)
         ctx.structure = structure
         ctx.layers = saved
-        ctx.last = (a, d)
+        ctx.last = last
         ctx.save_for_backward(x, stacked, *params)
         return value, channels
 
@@ -269,3 +310,48 @@ def _recorded_backward(
     for k, grad in zip(wanted, got):
         result[k] = grad
     return result
+
+
+class _VmappedTanhJet(torch.autograd.Function):
+    """:func:`_forward` for a batch of weights under ``torch.func.vmap`` with no
+    graph recorded (a loss landscape's grid points): the batch dims become leading
+    dims of one set of matmuls and elementwise ops. The recorded rule under vmap
+    took 3.5 ms a landscape point against 2.0; nothing differentiates through it."""
+
+    generate_vmap_rule = False
+
+    @staticmethod
+    def forward(
+        structure: tuple, x: Tensor, stacked: Tensor, *params: Tensor
+    ) -> tuple[Tensor, Tensor]:
+        value, channels, _, _ = _forward(structure, x, stacked, params)
+        return value, channels
+
+    @staticmethod
+    def setup_context(ctx: Any, inputs: tuple, output: tuple) -> None:
+        pass
+
+    @staticmethod
+    def backward(ctx: Any, *grads: Tensor) -> tuple:
+        raise RuntimeError("the vmapped tanh jet is for evaluation without a graph")
+
+    @staticmethod
+    def vmap(
+        info: Any,
+        in_dims: tuple,
+        structure: tuple,
+        x: Tensor,
+        stacked: Tensor,
+        *params: Tensor,
+    ) -> tuple[tuple[Tensor, Tensor], tuple[int, int]]:
+        # Batch dims go first; unbatched tensors broadcast against them as they are.
+        _, dx, ds, *dp = in_dims
+        x, stacked, *params = (
+            t if d is None else t.movedim(d, 0)
+            for t, d in zip((x, stacked, *params), (dx, ds, *dp))
+        )
+        value, channels, _, _ = _forward(structure, x, stacked, params)
+        size = info.batch_size
+        value = value.expand(size, *value.shape[1:])
+        channels = channels.expand(size, *channels.shape[1:])
+        return (value, channels), (0, 0)

@@ -7,8 +7,9 @@ import itertools
 
 import pytest
 import torch
-from torch.func import functional_call, grad
+from torch.func import functional_call, grad, jvp, vmap
 
+import explorer.models.tanh_jet as tanh_jet
 from explorer.autodiff import Jet, input_jet
 from explorer.models import MLP, MLPConfig
 from explorer.models.tanh_jet import reference_tanh_mlp_jet, tanh_mlp_jet
@@ -130,6 +131,92 @@ def test_torch_func_transforms_take_the_recorded_rule() -> None:
     total.backward()
     for name, p in net.named_parameters():
         torch.testing.assert_close(by_func[name], p.grad, rtol=1e-12, atol=1e-12)
+
+
+def _batched(layers: list, size: int, seed: int) -> list[torch.Tensor]:
+    """``size`` perturbed copies of every parameter, stacked: flat, (w, b) order."""
+    g = torch.Generator().manual_seed(seed)
+    return [
+        p.detach() + torch.randn(size, *p.shape, generator=g, dtype=p.dtype)
+        for layer in layers
+        for p in layer
+    ]
+
+
+@pytest.mark.parametrize("identity", [True, False])
+@pytest.mark.parametrize("orders", ORDERS)
+def test_vmap_over_weights_runs_the_batched_node(orders, identity, monkeypatch):
+    """A loss landscape's case: vmap over weights, no graph. The batched forward
+    runs (spied) and gives each weight set's jet, as the recorded rule does on it."""
+    layers = _layers([2, 6, 5, 6, 2])
+    jet = _jet(orders, identity)
+    jet = Jet(
+        jet.value.detach(), {i: [t.detach() for t in s] for i, s in jet.series.items()}
+    )
+    flat = _batched(layers, 4, seed=3)
+    calls = []
+    spy = tanh_jet._VmappedTanhJet.vmap
+    monkeypatch.setattr(
+        tanh_jet._VmappedTanhJet,
+        "vmap",
+        staticmethod(lambda *a: calls.append(1) or spy(*a)),
+    )
+
+    def one(*params: torch.Tensor) -> list[torch.Tensor]:
+        pairs = list(zip(params[::2], params[1::2]))
+        return _flat(tanh_mlp_jet(jet, pairs), orders)
+
+    with torch.no_grad():
+        got = vmap(one)(*flat)
+    assert calls, "the batched node did not run"
+    for b in range(4):
+        pairs = [(w[b], bias[b]) for w, bias in zip(flat[::2], flat[1::2])]
+        ref = _flat(reference_tanh_mlp_jet(jet, pairs), orders)
+        for a, r in zip(got, ref):
+            torch.testing.assert_close(a[b], r, rtol=1e-13, atol=1e-13)
+
+
+def test_vmap_over_points_and_nested_vmaps_agree_with_the_recorded_rule() -> None:
+    layers = [tuple(p.detach() for p in layer) for layer in _layers([2, 5, 4, 1])]
+    x = torch.rand(3, 7, 2, dtype=torch.float64)  # three point sets
+    flat = _batched(layers, 2, seed=4)
+
+    def one(points: torch.Tensor, *params: torch.Tensor) -> torch.Tensor:
+        pairs = list(zip(params[::2], params[1::2]))
+        jet = input_jet(points, {0: 2, 1: 1})
+        return torch.stack(_flat(tanh_mlp_jet(jet, pairs), {0: 2, 1: 1}))
+
+    with torch.no_grad():
+        got = vmap(vmap(one, in_dims=(None, *[0] * 6)), in_dims=(0, *[None] * 6))(
+            x, *flat
+        )
+    assert got.shape == (3, 2, 4, 7, 1)
+    for i in range(3):
+        for b in range(2):
+            pairs = [(w[b], bias[b]) for w, bias in zip(flat[::2], flat[1::2])]
+            jet = input_jet(x[i], {0: 2, 1: 1})
+            ref = torch.stack(_flat(reference_tanh_mlp_jet(jet, pairs), {0: 2, 1: 1}))
+            torch.testing.assert_close(got[i, b], ref, rtol=1e-13, atol=1e-13)
+
+
+def test_vmap_with_a_graph_or_over_jvp_takes_the_recorded_rule() -> None:
+    """Only one vmap with no graph runs the batched node: grad mode on (a graph to
+    record), a jvp level under the vmap (jacfwd) or nested vmaps take the recorded
+    rule."""
+    assert not tanh_jet._vmap_only()
+    seen = []
+
+    def probe(x: torch.Tensor) -> torch.Tensor:
+        seen.append(tanh_jet._vmap_only())
+        return x * 2
+
+    x = torch.ones(3, 2)
+    vmap(probe)(x)  # grad mode on
+    with torch.no_grad():
+        vmap(probe)(x)
+        vmap(lambda v: jvp(probe, (x[0],), (v,))[1])(x)
+        vmap(vmap(probe))(x[None])  # nested: the batched node writes into slices
+    assert seen == [False, True, False, False]
 
 
 def test_third_order_jets_are_refused() -> None:
