@@ -156,7 +156,7 @@ def _forward(
         w, b = params[2 * j], params[2 * j + 1]
         wt = w.transpose(-1, -2)
         first = identity and j == 0
-        t = torch.tanh_(torch.matmul(a, wt).add_(b.unsqueeze(-2)))
+        t = torch.tanh_(_affine(a, wt, b))
         s = 1 - t * t
         lead, width = t.shape[:-2], t.shape[-1]
         tz = zq = pair = None
@@ -182,9 +182,16 @@ def _forward(
         a, d = t, y
     w, b = params[-2], params[-1]
     wt = w.transpose(-1, -2)
-    value = torch.matmul(a, wt).add_(b.unsqueeze(-2))
+    value = _affine(a, wt, b)
     channels = _channels_matmul(d, wt)
     return value, channels, saved, (a, d)
+
+
+def _affine(a: Tensor, wt: Tensor, b: Tensor) -> Tensor:
+    """``a @ wt + b``; one fused addmm when nothing is batched (training)."""
+    if a.dim() == 2 and wt.dim() == 2:
+        return torch.addmm(b, a, wt)
+    return torch.matmul(a, wt).add_(b.unsqueeze(-2))
 
 
 def _channels_matmul(d: Tensor, wt: Tensor) -> Tensor:
