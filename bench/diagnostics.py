@@ -18,6 +18,10 @@ Prints one JSON line per result:
   counts; accuracies against a tight Lanczos reference (tol 1e-8). Ours are timed
   after that reference run, whose objective then carries its one-off torch.func
   versus autograd gradient check (as a reused objective does in a live session).
+- Each baseline runs as its library does, on torch's default threads (two here),
+  and once more on one intra-op thread, as ours run (``*_one_thread``): on this
+  CPU most of each ratio is the per-op fork/join the two-thread loops pay
+  (:mod:`explorer._threads`); the one-thread ratios show what is left.
 - ``ntk``: the empirical NTK of 512 points for a 3x30 network (1981 parameters),
   and the PINN's K_uu/K_ur/K_rr blocks on 512 residual + 128 boundary/initial points.
 
@@ -38,6 +42,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from explorer._threads import one_thread
 from explorer.data import SamplerConfig, sample_collocation
 from explorer.diagnostics import (
     empirical_ntk,
@@ -117,6 +122,10 @@ def bench_landscape(loss: PINNLoss, batch: Any, steps: int) -> dict[str, Any]:
     t0 = time.perf_counter()
     loop = landscape_loop(loss, batch, dirs, ds.alpha.values)
     theirs = time.perf_counter() - t0
+    with one_thread():  # the loop on one intra-op thread, as ours runs
+        t0 = time.perf_counter()
+        landscape_loop(loss, batch, dirs, ds.alpha.values)
+        one = time.perf_counter() - t0
     diff = np.abs(loop - ds.loss.values).max() / np.abs(loop).max()
     return {
         "result": "landscape",
@@ -124,6 +133,8 @@ def bench_landscape(loss: PINNLoss, batch: Any, steps: int) -> dict[str, Any]:
         "ours_s": round(ours, 3),
         "loop_s": round(theirs, 3),
         "ratio": round(theirs / ours, 2),
+        "loop_one_thread_s": round(one, 3),
+        "ratio_one_thread": round(one / ours, 2),
         "ours_ms_per_point": round(1e3 * ours / steps**2, 3),
         "loop_ms_per_point": round(1e3 * theirs / steps**2, 3),
         "chunk": ds.attrs["chunk"],
@@ -266,6 +277,12 @@ def bench_hessian(loss: PINNLoss, batch: Any, probes: int, steps: int) -> list[d
     mine = float(ours.eigenvalue[0])
     hvps = ph.hvps
     ph.close()
+    with one_thread():  # the same loop on one intra-op thread, as ours runs
+        t0 = time.perf_counter()
+        ph = PyHessian(loss, batch)
+        ph.eigenvalue(max_iter=100, tol=TOL)
+        t_one = time.perf_counter() - t0
+        ph.close()
     # PyHessian's rule (relative change < tol) stops before its error is tol; at a
     # 1000x tighter tol its error is comparable to ours at TOL.
     t0 = time.perf_counter()
@@ -280,6 +297,8 @@ def bench_hessian(loss: PINNLoss, batch: Any, probes: int, steps: int) -> list[d
             "ours_s": round(t_ours, 3),
             "pyhessian_s": round(t_theirs, 3),
             "ratio": round(t_theirs / t_ours, 2),
+            "pyhessian_one_thread_s": round(t_one, 3),
+            "ratio_one_thread": round(t_one / t_ours, 2),
             "ours_hvps": ours.attrs["iterations"],
             "pyhessian_hvps": hvps,
             "reference_lambda_max": lam,
@@ -300,6 +319,12 @@ def bench_hessian(loss: PINNLoss, batch: Any, probes: int, steps: int) -> list[d
     samples = ph.trace(max_iter=probes, tol=0.0)
     t_theirs = time.perf_counter() - t0
     ph.close()
+    with one_thread():
+        t0 = time.perf_counter()
+        ph = PyHessian(loss, batch)
+        ph.trace(max_iter=probes, tol=0.0)
+        t_one = time.perf_counter() - t0
+        ph.close()
     out.append(
         {
             "result": "hessian_trace",
@@ -307,6 +332,8 @@ def bench_hessian(loss: PINNLoss, batch: Any, probes: int, steps: int) -> list[d
             "ours_s": round(t_ours, 3),
             "pyhessian_s": round(t_theirs, 3),
             "ratio": round(t_theirs / t_ours, 2),
+            "pyhessian_one_thread_s": round(t_one, 3),
+            "ratio_one_thread": round(t_one / t_ours, 2),
             "ours_trace": float(tr.trace),
             "ours_stderr": float(tr.stderr),
             "pyhessian_trace": float(np.mean(samples)),
@@ -323,6 +350,12 @@ def bench_hessian(loss: PINNLoss, batch: Any, probes: int, steps: int) -> list[d
     nodes, weights = ph.density(iters=steps)
     t_theirs = time.perf_counter() - t0
     ph.close()
+    with one_thread():
+        t0 = time.perf_counter()
+        ph = PyHessian(loss, batch)
+        ph.density(iters=steps)
+        t_one = time.perf_counter() - t0
+        ph.close()
     out.append(
         {
             "result": "hessian_density",
@@ -330,6 +363,8 @@ def bench_hessian(loss: PINNLoss, batch: Any, probes: int, steps: int) -> list[d
             "ours_s": round(t_ours, 3),
             "pyhessian_s": round(t_theirs, 3),
             "ratio": round(t_theirs / t_ours, 2),
+            "pyhessian_one_thread_s": round(t_one, 3),
+            "ratio_one_thread": round(t_one / t_ours, 2),
             "ours_top_node": float(dens.ritz_value.max()),
             "pyhessian_top_node": float(nodes.max()),
             "ours_weight_sum": float(dens.ritz_weight.sum()),

@@ -163,7 +163,7 @@ class HessianOperator:
     def matmat(self, vs: Tensor) -> Tensor:
         """HV for a batch of flat vectors ``(k, P)``: vmap in chunks of ``chunk``."""
         vs = vs.to(self.theta.dtype)
-        if self.mode == "autograd":
+        if self.mode == "autograd" or vs.shape[0] == 1:  # vmap only costs on one
             return torch.stack([self.matvec(v) for v in vs])
         if self.mode == "reverse":
             one = lambda v: self._vjp(v)[0]  # noqa: E731
