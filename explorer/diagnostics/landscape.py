@@ -181,7 +181,7 @@ def loss_plane(
     span: float | None = None,
     seed: int = 0,
     one_dim: OneDim = "zero",
-    chunk: int = 16,
+    chunk: int = 32,
     progress: Progress | None = None,
     cancel: Cancel | None = None,
 ) -> xr.Dataset:
@@ -208,12 +208,13 @@ def loss_plane(
         ``("beta", "alpha")``; with a trajectory, ``trajectory_alpha``,
         ``trajectory_beta`` and the true ``trajectory_loss`` over ``snapshot``.
 
-    Cost: steps² loss evaluations, batched ``chunk`` at a time: about 2 ms each
+    Cost: steps² loss evaluations, batched ``chunk`` at a time: 1.2–1.3 ms each
     for the DeepXDE Burgers PINN (2,780 points, one thread; a tanh MLP's jet runs
     batched over the chunk's weights, see :mod:`explorer.models.tanh_jet`), so
-    the default 17 × 17 grid takes under a second and 41 × 41 about 3.5 s. The
+    the default 17 × 17 grid takes under half a second and 41 × 41 about 2 s. The
     jet arithmetic on (points × width) tensors is most of it: a point-by-point
-    loop on two threads took 5.2 ms a point (2.5× slower, bench/diagnostics.py).
+    loop took 4.6 ms a point on two threads (3.5–3.8× slower) and 1.6 ms on one
+    (1.2–1.3×) in bench/diagnostics.py.
     """
     check_limits("loss_plane", LIMITS, steps=steps, chunk=chunk)
     check_limits("loss_plane", LIMITS, points=steps * steps)
@@ -326,7 +327,7 @@ def loss_line(
     *,
     steps_per_unit: int = 20,
     margin: float = 0.25,
-    chunk: int = 16,
+    chunk: int = 32,
     progress: Progress | None = None,
     cancel: Cancel | None = None,
 ) -> xr.Dataset:

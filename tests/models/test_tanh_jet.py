@@ -176,6 +176,31 @@ def test_vmap_over_weights_runs_the_batched_node(orders, identity, monkeypatch):
             torch.testing.assert_close(a[b], r, rtol=1e-13, atol=1e-13)
 
 
+@pytest.mark.parametrize("identity", [True, False])
+def test_the_batched_node_in_blocks_of_points_is_the_same(identity, monkeypatch):
+    """Many points run in cache-sized blocks (here 64 of 200): the same jets."""
+    monkeypatch.setattr(tanh_jet, "_BLOCK_BYTES", 1)
+    layers = _layers([2, 6, 5, 1])
+    orders = {0: 2, 1: 1}
+    jet = _jet(orders, identity, n=200)
+    jet = Jet(
+        jet.value.detach(), {i: [t.detach() for t in s] for i, s in jet.series.items()}
+    )
+    flat = _batched(layers, 3, seed=5)
+
+    def one(*params: torch.Tensor) -> list[torch.Tensor]:
+        pairs = list(zip(params[::2], params[1::2]))
+        return _flat(tanh_mlp_jet(jet, pairs), orders)
+
+    with torch.no_grad():
+        got = vmap(one)(*flat)
+    for b in range(3):
+        pairs = [(w[b], bias[b]) for w, bias in zip(flat[::2], flat[1::2])]
+        ref = _flat(reference_tanh_mlp_jet(jet, pairs), orders)
+        for a, r in zip(got, ref):
+            torch.testing.assert_close(a[b], r, rtol=1e-13, atol=1e-13)
+
+
 def test_vmap_over_points_and_nested_vmaps_agree_with_the_recorded_rule() -> None:
     layers = [tuple(p.detach() for p in layer) for layer in _layers([2, 5, 4, 1])]
     x = torch.rand(3, 7, 2, dtype=torch.float64)  # three point sets
