@@ -376,8 +376,9 @@ def _blocked(
     """:func:`_forward` over blocks of points small enough to stay in cache (rows
     of a jet do not interact). Unblocked, a chunk of 32 weight sets makes 25 MB
     tensors: every op streams them from memory and allocates fresh pages."""
-    lead = max((p.shape[0] for p in params if p.dim() == 3), default=1)
-    width = max(p.shape[-2] for p in params)
+    weights = params[::2]
+    lead = max(t.shape[0] if t.dim() == 3 else 1 for t in (x, *weights))
+    width = max(w.shape[-2] for w in weights)
     channels = 1 + len(structure[0]) + structure[1]
     per_point = lead * channels * width * x.element_size()
     block = max(64, _BLOCK_BYTES // per_point)
