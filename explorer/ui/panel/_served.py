@@ -11,9 +11,12 @@ import panel as pn
 from explorer.ui.panel.widgets import escape_markdown
 
 POLL_MS = 250  # status refresh period; plots redraw less often (see draw_gap)
-_DRAW_SHARE = 0.1  # at most this share of wall time goes to redrawing plots
+# Redraws cost the server (and the browser beside it on a 2-core box) more than
+# their own time: at 10% and at most 5 s apart, a served Burgers run kept 0.78 of
+# the headless speed in bench/pinn_lab.py (0.58 s redraws); at 7% and 8 s, 0.92.
+_DRAW_SHARE = 0.07  # at most this share of wall time goes to redrawing plots
 _MIN_DRAW_GAP = 0.5  # s between redraws, however cheap
-_MAX_DRAW_GAP = 5.0  # s between redraws, however costly (new figures cost most)
+_MAX_DRAW_GAP = 8.0  # s between redraws, however costly (new figures cost most)
 
 
 def draw_gap(seconds: float) -> float:

@@ -12,7 +12,7 @@ Monte-Carlo N^(-1/2).
 
 Data generation, training and sweeps run in the session's threads; the view polls
 ``session.version`` from a periodic callback (:meth:`OperatorLab.start`) and redraws
-at most ~10% of the time. The whole experiment lives in the URL query.
+at most ~7% of the time. The whole experiment lives in the URL query.
 """
 
 from __future__ import annotations

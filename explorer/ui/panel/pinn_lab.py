@@ -10,7 +10,7 @@ that differ in one setting.
 
 Training runs in the session's worker thread; the view polls ``session.version``
 from a periodic callback (:meth:`PINNLab.start`), updates the status line at once
-and redraws the plots at most ~10% of the time, so a slow browser drops frames, not
+and redraws the plots at most ~7% of the time, so a slow browser drops frames, not
 steps. The whole experiment lives in the URL query (:meth:`PINNLab.load_url`).
 """
 
