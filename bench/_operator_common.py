@@ -57,10 +57,11 @@ def train(
     batch_size: int,
     lr: float,
     seed: int,
+    loss: str = "l2",
 ) -> tuple[OperatorTrainer, list[float]]:
     """Adam, cosine schedule over ``epochs``; returns the trainer and epoch times."""
     config = OperatorTrainConfig(
-        epochs=epochs, batch_size=batch_size, snapshot_every=10**5
+        epochs=epochs, batch_size=batch_size, snapshot_every=10**5, loss=loss
     )
     trainer = OperatorTrainer(
         model, data, OptimConfig(lr=lr, schedule="cosine"), config, seed=seed

@@ -9,7 +9,9 @@ inference latency for one sample at s = 256, and neuraloperator's FNO trained by
 the same loop for the same epochs when it is installed (``pip install -e .[bench]``).
 The measure as written keeps the k = 0 mode (a random mean of variance 1), which
 Burgers conserves while ν = 0.1 damps the rest to ~1 % by t = 1; so the error of
-u − mean is reported too.
+u − mean is reported too. ``--loss h1`` trains on the relative H1 loss (it weighs
+the fluctuation, whose gradient is all of u's, against the mean): 40 epochs gave
+1.50e-3 and 1.57e-3 (seeds 0, 1) against 6.4e-3 with the L2 loss.
 
     OMP_WAIT_POLICY=PASSIVE python bench/fno_burgers.py --threads 2
 
@@ -72,6 +74,7 @@ def main() -> None:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--cache", type=Path, default=DEFAULT_CACHE)
     p.add_argument("--skip-neuralop", action="store_true")
+    p.add_argument("--loss", choices=("l2", "h1"), default="l2", help="training loss")
     p.add_argument(
         "--zero-mean", action="store_true", help="drop the random mean of u0"
     )
@@ -129,6 +132,7 @@ def main() -> None:
             batch_size=args.batch_size,
             lr=1e-3,
             seed=args.seed,
+            loss=args.loss,
         )
         e256 = trainer.evaluate(data.test)["rel_l2"]
         # u(·, 1) is ~99 % its (conserved, random) mean: the error of the rest.
@@ -143,6 +147,7 @@ def main() -> None:
         record = {
             "model": name,
             "zero_mean": args.zero_mean,
+            "loss": args.loss,
             "batch_size": args.batch_size,
             "params": sum(p.numel() for p in model.parameters()),
             "epochs": args.epochs,
