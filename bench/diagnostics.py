@@ -89,6 +89,24 @@ def build(width: int, seed: int, adam_steps: int) -> tuple[PINNLoss, Any]:
     return loss, batch
 
 
+def _one_thread_seconds(run: Any) -> float:
+    """Seconds of ``run()`` on one intra-op thread, as ours run (the baselines'
+    second timing; see the module notes)."""
+    with one_thread():
+        t0 = time.perf_counter()
+        run()
+        return time.perf_counter() - t0
+
+
+def _pyhessian(loss: PINNLoss, batch: Any, method: str, **kwargs: Any) -> Any:
+    """A fresh PyHessian on the model (its gradient graph built), one method run."""
+    ph = PyHessian(loss, batch)
+    try:
+        return getattr(ph, method)(**kwargs)
+    finally:
+        ph.close()
+
+
 # ---- the loss-landscapes library's way: mutate the weights, evaluate, repeat ----
 def landscape_loop(loss: PINNLoss, batch: Any, directions, grid) -> np.ndarray:
     params = dict(loss.pinn.named_parameters())
@@ -122,10 +140,9 @@ def bench_landscape(loss: PINNLoss, batch: Any, steps: int) -> dict[str, Any]:
     t0 = time.perf_counter()
     loop = landscape_loop(loss, batch, dirs, ds.alpha.values)
     theirs = time.perf_counter() - t0
-    with one_thread():  # the loop on one intra-op thread, as ours runs
-        t0 = time.perf_counter()
-        landscape_loop(loss, batch, dirs, ds.alpha.values)
-        one = time.perf_counter() - t0
+    one = _one_thread_seconds(
+        lambda: landscape_loop(loss, batch, dirs, ds.alpha.values)
+    )
     diff = np.abs(loop - ds.loss.values).max() / np.abs(loop).max()
     return {
         "result": "landscape",
@@ -277,12 +294,9 @@ def bench_hessian(loss: PINNLoss, batch: Any, probes: int, steps: int) -> list[d
     mine = float(ours.eigenvalue[0])
     hvps = ph.hvps
     ph.close()
-    with one_thread():  # the same loop on one intra-op thread, as ours runs
-        t0 = time.perf_counter()
-        ph = PyHessian(loss, batch)
-        ph.eigenvalue(max_iter=100, tol=TOL)
-        t_one = time.perf_counter() - t0
-        ph.close()
+    t_one = _one_thread_seconds(
+        lambda: _pyhessian(loss, batch, "eigenvalue", max_iter=100, tol=TOL)
+    )
     # PyHessian's rule (relative change < tol) stops before its error is tol; at a
     # 1000x tighter tol its error is comparable to ours at TOL.
     t0 = time.perf_counter()
@@ -319,12 +333,9 @@ def bench_hessian(loss: PINNLoss, batch: Any, probes: int, steps: int) -> list[d
     samples = ph.trace(max_iter=probes, tol=0.0)
     t_theirs = time.perf_counter() - t0
     ph.close()
-    with one_thread():
-        t0 = time.perf_counter()
-        ph = PyHessian(loss, batch)
-        ph.trace(max_iter=probes, tol=0.0)
-        t_one = time.perf_counter() - t0
-        ph.close()
+    t_one = _one_thread_seconds(
+        lambda: _pyhessian(loss, batch, "trace", max_iter=probes, tol=0.0)
+    )
     out.append(
         {
             "result": "hessian_trace",
@@ -350,12 +361,7 @@ def bench_hessian(loss: PINNLoss, batch: Any, probes: int, steps: int) -> list[d
     nodes, weights = ph.density(iters=steps)
     t_theirs = time.perf_counter() - t0
     ph.close()
-    with one_thread():
-        t0 = time.perf_counter()
-        ph = PyHessian(loss, batch)
-        ph.density(iters=steps)
-        t_one = time.perf_counter() - t0
-        ph.close()
+    t_one = _one_thread_seconds(lambda: _pyhessian(loss, batch, "density", iters=steps))
     out.append(
         {
             "result": "hessian_density",

@@ -143,17 +143,33 @@ def _batched(layers: list, size: int, seed: int) -> list[torch.Tensor]:
     ]
 
 
+def _vmapped_equals_recorded(
+    jet: Jet, flat: list[torch.Tensor], orders: dict[int, int]
+) -> None:
+    """vmap over the stacked weights ``flat`` (no graph) against the recorded rule
+    on each weight set."""
+    jet = Jet(
+        jet.value.detach(), {i: [t.detach() for t in s] for i, s in jet.series.items()}
+    )
+
+    def one(*params: torch.Tensor) -> list[torch.Tensor]:
+        pairs = list(zip(params[::2], params[1::2]))
+        return _flat(tanh_mlp_jet(jet, pairs), orders)
+
+    with torch.no_grad():
+        got = vmap(one)(*flat)
+    for b in range(flat[0].shape[0]):
+        pairs = [(w[b], bias[b]) for w, bias in zip(flat[::2], flat[1::2])]
+        ref = _flat(reference_tanh_mlp_jet(jet, pairs), orders)
+        for a, r in zip(got, ref):
+            torch.testing.assert_close(a[b], r, rtol=1e-13, atol=1e-13)
+
+
 @pytest.mark.parametrize("identity", [True, False])
 @pytest.mark.parametrize("orders", ORDERS)
 def test_vmap_over_weights_runs_the_batched_node(orders, identity, monkeypatch):
     """A loss landscape's case: vmap over weights, no graph. The batched forward
     runs (spied) and gives each weight set's jet, as the recorded rule does on it."""
-    layers = _layers([2, 6, 5, 6, 2])
-    jet = _jet(orders, identity)
-    jet = Jet(
-        jet.value.detach(), {i: [t.detach() for t in s] for i, s in jet.series.items()}
-    )
-    flat = _batched(layers, 4, seed=3)
     calls = []
     spy = tanh_jet._VmappedTanhJet.vmap
     monkeypatch.setattr(
@@ -161,44 +177,18 @@ def test_vmap_over_weights_runs_the_batched_node(orders, identity, monkeypatch):
         "vmap",
         staticmethod(lambda *a: calls.append(1) or spy(*a)),
     )
-
-    def one(*params: torch.Tensor) -> list[torch.Tensor]:
-        pairs = list(zip(params[::2], params[1::2]))
-        return _flat(tanh_mlp_jet(jet, pairs), orders)
-
-    with torch.no_grad():
-        got = vmap(one)(*flat)
+    layers = _layers([2, 6, 5, 6, 2])
+    _vmapped_equals_recorded(_jet(orders, identity), _batched(layers, 4, 3), orders)
     assert calls, "the batched node did not run"
-    for b in range(4):
-        pairs = [(w[b], bias[b]) for w, bias in zip(flat[::2], flat[1::2])]
-        ref = _flat(reference_tanh_mlp_jet(jet, pairs), orders)
-        for a, r in zip(got, ref):
-            torch.testing.assert_close(a[b], r, rtol=1e-13, atol=1e-13)
 
 
 @pytest.mark.parametrize("identity", [True, False])
 def test_the_batched_node_in_blocks_of_points_is_the_same(identity, monkeypatch):
     """Many points run in cache-sized blocks (here 64 of 200): the same jets."""
     monkeypatch.setattr(tanh_jet, "_BLOCK_BYTES", 1)
-    layers = _layers([2, 6, 5, 1])
     orders = {0: 2, 1: 1}
     jet = _jet(orders, identity, n=200)
-    jet = Jet(
-        jet.value.detach(), {i: [t.detach() for t in s] for i, s in jet.series.items()}
-    )
-    flat = _batched(layers, 3, seed=5)
-
-    def one(*params: torch.Tensor) -> list[torch.Tensor]:
-        pairs = list(zip(params[::2], params[1::2]))
-        return _flat(tanh_mlp_jet(jet, pairs), orders)
-
-    with torch.no_grad():
-        got = vmap(one)(*flat)
-    for b in range(3):
-        pairs = [(w[b], bias[b]) for w, bias in zip(flat[::2], flat[1::2])]
-        ref = _flat(reference_tanh_mlp_jet(jet, pairs), orders)
-        for a, r in zip(got, ref):
-            torch.testing.assert_close(a[b], r, rtol=1e-13, atol=1e-13)
+    _vmapped_equals_recorded(jet, _batched(_layers([2, 6, 5, 1]), 3, 5), orders)
 
 
 def test_vmap_over_points_and_nested_vmaps_agree_with_the_recorded_rule() -> None:
