@@ -186,6 +186,7 @@ class SelfScaledBFGS(torch.optim.Optimizer):
         evals, iters, reason = 1, 0, None
         if float(g.abs().max()) <= tol_grad:
             reason = STOP_GRAD
+        x = parameters_to_vector(self._params)
         while reason is None:
             iters += 1
             H = state.get("H")
@@ -196,7 +197,6 @@ class SelfScaledBFGS(torch.optim.Optimizer):
                 break
             # Without an estimate the step is scaled as torch's L-BFGS scales its first.
             t = lr if H is not None else min(1.0, 1.0 / float(g.abs().sum())) * lr
-            x = parameters_to_vector(self._params)
             loss_new, g_new, t, ls_evals = _strong_wolfe(
                 lambda x_, t_, d_: self._evaluate(closure, x_, t_, d_),
                 x,
@@ -206,12 +206,11 @@ class SelfScaledBFGS(torch.optim.Optimizer):
                 g,
                 gtd,
             )
-            self._assign(x + t * d)
-            evals += ls_evals
             s = d.mul(t)
-            state["H"] = bfgs_update(
-                state.get("H"), s, g_new - g, g, t, group["scaling"]
-            )
+            x = x + s
+            self._assign(x)
+            evals += ls_evals
+            state["H"] = bfgs_update(H, s, g_new - g, g, t, group["scaling"])
             loss_prev, loss, g = loss, float(loss_new), g_new
             state["n_iter"] = state.get("n_iter", 0) + 1
             if iters >= max_iter:
