@@ -6,7 +6,7 @@ once), after ``--adam-steps`` of Adam so that the weights are not the initial on
 Prints one JSON line per result:
 
 - ``landscape``: a 41 x 41 filter-normalised plane by ``loss_plane`` (vmap over
-  grid points) beside the loss-landscapes library's way: set the weights in place,
+  grid points, chunks on two threads with a copy of the network each) beside the loss-landscapes library's way: set the weights in place,
   evaluate the loss (grad mode on, as its ``Loss`` metric does), ``.item()``, 1681
   times. Both grids are compared.
 - ``hessian_top1``, ``hessian_trace``, ``hessian_density``: ours against
@@ -155,6 +155,7 @@ def bench_landscape(loss: PINNLoss, batch: Any, steps: int) -> dict[str, Any]:
         "ours_ms_per_point": round(1e3 * ours / steps**2, 3),
         "loop_ms_per_point": round(1e3 * theirs / steps**2, 3),
         "chunk": ds.attrs["chunk"],
+        "workers": ds.attrs["workers"],
         "evaluation": ds.attrs["evaluation"],
         "max_rel_diff_vs_loop": float(f"{diff:.3e}"),
         "target": "ours <= 10 s, ratio >= 5",

@@ -20,6 +20,7 @@ never import each other: the state layer calls these between training steps.
 
 from explorer.diagnostics._functional import (
     FlatSpec,
+    Objective,
     ParamsLoss,
     objective,
     parameters,
@@ -49,6 +50,7 @@ __all__ = [
     "Cancelled",
     "FlatSpec",
     "HessianOperator",
+    "Objective",
     "ParamsLoss",
     "empirical_ntk",
     "filter_normalize",

@@ -93,6 +93,10 @@ class Objective:
         gradient_checked: a torch.func gradient has been compared with autograd's
             (and agreed, or ``transformable`` was cleared), so later Hessian
             operators on this loss skip that check.
+
+    ``replicate``, when given, builds an equal objective on its own copy of the
+    module: :func:`torch.func.functional_call` swaps tensors into a module, so two
+    threads may evaluate at once only on two copies (landscape grids do).
     """
 
     def __init__(
@@ -101,14 +105,20 @@ class Objective:
         *,
         transformable: bool = True,
         reverse_terms: frozenset[str] = frozenset(),
+        replicate: Callable[[], Objective] | None = None,
     ) -> None:
         self._fn = fn
+        self._replicate = replicate
         self.transformable = transformable
         self.reverse_terms = reverse_terms
         self.gradient_checked = False
 
     def __call__(self, params: Mapping[str, Tensor]):
         return self._fn(params)
+
+    def replica(self) -> Objective | None:
+        """An equal objective on a private copy of the module (None: not possible)."""
+        return None if self._replicate is None else self._replicate()
 
 
 def transformable(loss_fn: Callable[..., object]) -> bool:
@@ -215,6 +225,9 @@ def pinn_objective(
         lambda params: call(params, total),
         transformable=not reverse,
         reverse_terms=reverse,
+        replicate=lambda: pinn_objective(
+            copy.deepcopy(loss), batch, weights=weights, terms=chosen, split=split
+        ),
     )
 
 

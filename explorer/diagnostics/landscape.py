@@ -35,7 +35,7 @@ import xarray as xr
 from torch import Tensor
 
 from explorer._threads import one_thread
-from explorer.diagnostics._batched import evaluate_points
+from explorer.diagnostics._batched import default_workers, evaluate_points
 from explorer.diagnostics._functional import FlatSpec, ParamsLoss, evaluate
 from explorer.diagnostics._job import Cancel, Job, Progress, check_limits
 
@@ -59,6 +59,7 @@ LIMITS: Mapping[str, tuple[float, float]] = MappingProxyType(
         "margin": (0.0, 2.0),  # line: extra α on either side of [0, 1]
         "span": (1e-6, 100.0),  # plane: half-width of the grid
         "chunk": (1, 4096),  # grid points per vmap call
+        "workers": (1, 16),  # threads evaluating chunks at once
         "snapshots": (3, 1000),  # PCA trajectory length
         "points": (2, 40401),  # total grid points (201 × 201)
     }
@@ -181,7 +182,8 @@ def loss_plane(
     span: float | None = None,
     seed: int = 0,
     one_dim: OneDim = "zero",
-    chunk: int = 32,
+    chunk: int = 128,
+    workers: int | None = None,
     progress: Progress | None = None,
     cancel: Cancel | None = None,
 ) -> xr.Dataset:
@@ -200,7 +202,10 @@ def loss_plane(
             trajectory's extent along each axis (default 1.25).
         seed: the random directions' seed.
         one_dim: 0-D/1-D parameters under filter normalisation ("zero" or "copy").
-        chunk: grid points per vmap call (memory ∝ chunk × one evaluation).
+        chunk: grid points per vmap call (memory ∝ chunk × workers × one
+            evaluation).
+        workers: threads evaluating chunks at once (default: one per core, at
+            most 2; see :mod:`explorer.diagnostics._batched`).
         progress, cancel: see :mod:`explorer.diagnostics`.
 
     Returns:
@@ -208,15 +213,16 @@ def loss_plane(
         ``("beta", "alpha")``; with a trajectory, ``trajectory_alpha``,
         ``trajectory_beta`` and the true ``trajectory_loss`` over ``snapshot``.
 
-    Cost: steps² loss evaluations, batched ``chunk`` at a time: 1.2–1.3 ms each
-    for the DeepXDE Burgers PINN (2,780 points, one thread; a tanh MLP's jet runs
-    batched over the chunk's weights, see :mod:`explorer.models.tanh_jet`), so
-    the default 17 × 17 grid takes under half a second and 41 × 41 about 2 s. The
-    jet arithmetic on (points × width) tensors is most of it: a point-by-point
-    loop took 4.6 ms a point on two threads (3.5–3.8× slower) and 1.6 ms on one
-    (1.2–1.3×) in bench/diagnostics.py.
+    Cost: steps² loss evaluations, batched ``chunk`` at a time on ``workers``
+    threads: 0.65 ms each for the DeepXDE Burgers PINN on two cores (2,780 points;
+    1.25 ms on one; a tanh MLP's jet runs batched over the chunk's weights, see
+    :mod:`explorer.models.tanh_jet`), so the default 17 × 17 grid takes about
+    0.2 s and 41 × 41 1.1 s, with a peak of about 140 MB. A point-by-point loop
+    took 4.6 ms a point on two threads (7× slower) and 1.6–2 ms on one (2.4–3×)
+    in bench/diagnostics.py.
     """
-    check_limits("loss_plane", LIMITS, steps=steps, chunk=chunk)
+    workers = default_workers() if workers is None else workers
+    check_limits("loss_plane", LIMITS, steps=steps, chunk=chunk, workers=workers)
     check_limits("loss_plane", LIMITS, points=steps * steps)
     if steps % 2 == 0:
         raise ValueError(
@@ -269,7 +275,9 @@ def loss_plane(
     c = c.to(first.device)
     center = evaluate(loss_fn, params)
     center = center if isinstance(center, Mapping) else {"loss": center}
-    values, info = evaluate_points(loss_fn, params, (d1, d2), c, chunk=chunk, job=job)
+    values, info = evaluate_points(
+        loss_fn, params, (d1, d2), c, chunk=chunk, job=job, workers=workers
+    )
     # The centre row is θ + 0δ + 0η = θ bit for bit, but a batched matmul may round
     # differently from the unbatched one in the last bit; store the unbatched value
     # so the landscape at zero equals the loss the trainer reports.
@@ -327,7 +335,8 @@ def loss_line(
     *,
     steps_per_unit: int = 20,
     margin: float = 0.25,
-    chunk: int = 32,
+    chunk: int = 128,
+    workers: int | None = None,
     progress: Progress | None = None,
     cancel: Cancel | None = None,
 ) -> xr.Dataset:
@@ -343,14 +352,20 @@ def loss_line(
         start, end: θₐ and θ_b, e.g. the initial and current weights, or two runs.
         steps_per_unit: grid points per unit of α.
         margin: how far the line extends beyond each end, in units of α.
-        chunk, progress, cancel: as for :func:`loss_plane`.
+        chunk, workers, progress, cancel: as for :func:`loss_plane`.
 
     Returns:
         Dataset with ``loss`` (and ``loss_<term>``) over ``alpha``; attrs hold the
         distance ‖θ_b − θₐ‖ and the end-point losses.
     """
+    workers = default_workers() if workers is None else workers
     check_limits(
-        "loss_line", LIMITS, steps_per_unit=steps_per_unit, margin=margin, chunk=chunk
+        "loss_line",
+        LIMITS,
+        steps_per_unit=steps_per_unit,
+        margin=margin,
+        chunk=chunk,
+        workers=workers,
     )
     extra = math.floor(margin * steps_per_unit)
     check_limits("loss_line", LIMITS, points=steps_per_unit + 1 + 2 * extra)
@@ -381,7 +396,7 @@ def loss_line(
         return out
 
     values, info = evaluate_points(
-        loss_fn, start, (), c, chunk=chunk, job=job, point=point
+        loss_fn, start, (), c, chunk=chunk, job=job, point=point, workers=workers
     )
     ends = [evaluate(loss_fn, p) for p in (start, end)]
     ends = [dict(e) if isinstance(e, Mapping) else {"loss": e} for e in ends]

@@ -12,6 +12,7 @@ from explorer.diagnostics import (
     Cancelled,
     FlatSpec,
     HessianOperator,
+    Objective,
     filter_normalize,
     loss_line,
     loss_plane,
@@ -210,3 +211,67 @@ def test_cancellation_stops_early(regression) -> None:
             cancel=lambda: calls.append(1) or len(calls) > 2,
         )
     assert len(calls) == 3
+
+
+def test_plane_on_two_threads_equals_one() -> None:
+    case = make_pinn_case(n_interior=64)
+    f = pinn_objective(case.loss, case.batch, split=True)
+    params = parameters(case.pinn)
+    before = {k: v.clone() for k, v in case.pinn.state_dict().items()}
+    two = loss_plane(f, params, steps=7, chunk=5, workers=2)
+    one = loss_plane(f, params, steps=7, chunk=5, workers=1)
+    assert (two.attrs["workers"], two.attrs["chunk"]) == (2, 5)  # 49 rows: 5 rounds
+    assert one.attrs["workers"] == 1
+    for name in one.data_vars:
+        np.testing.assert_array_equal(two[name].values, one[name].values)
+    for k, v in case.pinn.state_dict().items():  # the replicas are copies
+        assert torch.equal(v, before[k]), k
+    line = loss_line(f, params, params, steps_per_unit=6, workers=2)
+    assert line.attrs["workers"] == 2
+    np.testing.assert_allclose(line.loss.values, float(one.loss.sel(alpha=0, beta=0)))
+
+
+def test_a_loss_without_replicas_runs_on_one_thread(regression) -> None:
+    ds = loss_plane(regression.loss_fn, regression.params, steps=5, workers=2)
+    assert ds.attrs["workers"] == 1  # objective() closes over its module
+
+
+def test_out_of_memory_on_threads_goes_on_serially() -> None:
+    def f(params):
+        if threading.current_thread().name.startswith("explorer-grid"):
+            raise RuntimeError("DefaultCPUAllocator: can't allocate memory")
+        return sum(v.square().sum() for v in params.values())
+
+    def make() -> Objective:
+        return Objective(f, replicate=make)
+
+    params = {"w": torch.ones(3, 2, dtype=torch.float64)}
+    d = ({"w": torch.ones(3, 2, dtype=torch.float64)},) * 2
+    ds = loss_plane(make(), params, directions=d, steps=5, chunk=8, workers=2)
+    assert (ds.attrs["workers"], ds.attrs["chunk"]) == (1, 3)  # 7 halved
+    a, b = np.meshgrid(ds.alpha.values, ds.beta.values)
+    np.testing.assert_allclose(ds.loss.values, 6 * (1 + a + b) ** 2, rtol=1e-14)
+
+
+def test_cancelling_a_threaded_plane() -> None:
+    case = make_pinn_case(n_interior=64)
+    f = pinn_objective(case.loss, case.batch)
+    seen: list[float] = []
+    stop = threading.Event()
+
+    def progress(fraction: float) -> None:
+        seen.append(fraction)
+        if len(seen) == 2:
+            stop.set()
+
+    with pytest.raises(Cancelled):
+        loss_plane(
+            f,
+            parameters(case.pinn),
+            steps=41,
+            chunk=4,
+            workers=2,
+            progress=progress,
+            cancel=stop,
+        )
+    assert len(seen) == 2
