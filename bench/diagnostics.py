@@ -6,9 +6,10 @@ once), after ``--adam-steps`` of Adam so that the weights are not the initial on
 Prints one JSON line per result:
 
 - ``landscape``: a 41 x 41 filter-normalised plane by ``loss_plane`` (vmap over
-  grid points, chunks on two threads with a copy of the network each) beside the loss-landscapes library's way: set the weights in place,
-  evaluate the loss (grad mode on, as its ``Loss`` metric does), ``.item()``, 1681
-  times. Both grids are compared.
+  grid points, chunks on two threads with a copy of the network each) beside the
+  loss-landscapes library's way: set the weights in place, evaluate the loss (grad
+  mode on, as its ``Loss`` metric does), ``.item()``, 1681 times. Both grids are
+  compared.
 - ``hessian_top1``, ``hessian_trace``, ``hessian_density``: ours against
   PyHessian's algorithms written out here as its ``hessian`` class runs them (the
   PyPI package does not import on current torch): a ``loss.backward(create_graph=

@@ -15,7 +15,12 @@ from collections.abc import Iterator
 
 import torch
 
-__all__ = ["one_thread"]
+__all__ = ["SMALL_WORK", "one_thread", "threads_for"]
+
+#: Values per op (batch × channels × grid points) below which one thread wins: an
+#: FNO step on 20 × 64 × 256 runs 1.8x faster on one thread than on two here, one
+#: on 100 × 64 × 256 or on a 64² Darcy batch 1.3-1.6x slower.
+SMALL_WORK = 1 << 20
 
 
 @contextlib.contextmanager
@@ -31,3 +36,9 @@ def one_thread() -> Iterator[None]:
         yield
     finally:
         torch.set_num_threads(before)
+
+
+def threads_for(values: int) -> contextlib.AbstractContextManager[None]:
+    """:func:`one_thread` for work on tensors of under :data:`SMALL_WORK` values;
+    torch's own setting for larger ones."""
+    return one_thread() if values < SMALL_WORK else contextlib.nullcontext()
