@@ -58,8 +58,12 @@ def train(
     lr: float,
     seed: int,
     loss: str = "l2",
+    trace_every: int = 0,
 ) -> tuple[OperatorTrainer, list[float]]:
-    """Adam, cosine schedule over ``epochs``; returns the trainer and epoch times."""
+    """Adam, cosine schedule over ``epochs``; returns the trainer and epoch times.
+
+    With ``trace_every`` > 0, the test relative L2 every that many epochs is kept
+    in ``trainer.trace`` as (epoch, error) pairs (evaluation not timed)."""
     config = OperatorTrainConfig(
         epochs=epochs, batch_size=batch_size, snapshot_every=10**5, loss=loss
     )
@@ -67,10 +71,14 @@ def train(
         model, data, OptimConfig(lr=lr, schedule="cosine"), config, seed=seed
     )
     times = []
+    trainer.trace = []
     for _ in range(epochs):
         t0 = time.perf_counter()
         event = trainer.train_epoch()
         times.append(time.perf_counter() - t0)
         if event.diverged:
             raise RuntimeError(event.message)
+        if trace_every and trainer.epoch % trace_every == 0:
+            error = trainer.evaluate(data.test)["rel_l2"]
+            trainer.trace.append((trainer.epoch, float(f"{error:.4g}")))
     return trainer, times

@@ -45,6 +45,8 @@ def main() -> None:
     p.add_argument("--resolution", type=int, default=64)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--cache", type=Path, default=DEFAULT_CACHE)
+    p.add_argument("--loss", choices=("l2", "h1"), default="l2", help="training loss")
+    p.add_argument("--trace-every", type=int, default=10, help="epochs per test error")
     args = p.parse_args()
     setup(args.threads)
     common = base("fno_darcy", args)
@@ -69,7 +71,14 @@ def main() -> None:
     )
     model = build_model(net, seed=args.seed)
     trainer, times = train(
-        model, data, epochs=args.epochs, batch_size=20, lr=1e-3, seed=args.seed
+        model,
+        data,
+        epochs=args.epochs,
+        batch_size=20,
+        lr=1e-3,
+        seed=args.seed,
+        loss=args.loss,
+        trace_every=args.trace_every,
     )
     scores = trainer.evaluate(data.test)
     emit(
@@ -79,6 +88,7 @@ def main() -> None:
             "params": sum(p.numel() for p in model.parameters()),
             "resolution": args.resolution,
             "epochs": args.epochs,
+            "loss": args.loss,
             "n_train": args.n_train,
             "test_rel_l2": scores["rel_l2"],
             "test_rel_h1": scores["rel_h1"],
@@ -87,6 +97,7 @@ def main() -> None:
             "met_target": scores["rel_l2"] <= 1e-2,
             "seconds_per_epoch_median": statistics.median(times),
             "seconds_total": sum(times),
+            "test_rel_l2_trace": trainer.trace,
         },
     )
 

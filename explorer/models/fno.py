@@ -138,9 +138,10 @@ def grid_features(positional: str, grid: tuple[int, ...], like: Tensor) -> Tenso
 class Pointwise(nn.Module):
     """A linear map of the channels at each point: ``(B, i, *grid)`` → ``(B, o, *grid)``
 
-    The same map as a 1×1 convolution, but one batched matmul: torch's CPU
-    convolution unfolds its input (many small copies), which made a one-sample
-    FNO forward pass several times slower. Initialised as ``nn.Linear``.
+    The same map as a 1×1 convolution, but one batched matmul on the
+    ``(B, i, points)`` view, no copies: torch's CPU convolution unfolds its input
+    (many small copies), which made a one-sample FNO forward pass several times
+    slower. Initialised as ``nn.Linear``.
     """
 
     def __init__(self, c_in: int, c_out: int) -> None:
@@ -148,9 +149,9 @@ class Pointwise(nn.Module):
         self.linear = nn.Linear(c_in, c_out)
 
     def forward(self, v: Tensor) -> Tensor:
-        x = v.transpose(0, 1).reshape(v.shape[1], -1)  # (i, B·n): no copy for B = 1
-        out = torch.addmm(self.linear.bias[:, None], self.linear.weight, x)
-        return out.view(-1, v.shape[0], *v.shape[2:]).transpose(0, 1)
+        w, b = self.linear.weight, self.linear.bias
+        out = torch.baddbmm(b[:, None], w.expand(v.shape[0], -1, -1), v.flatten(2))
+        return out.view(v.shape[0], -1, *v.shape[2:])
 
 
 class FNOBackbone(nn.Module):

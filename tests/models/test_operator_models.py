@@ -19,6 +19,7 @@ from explorer.models import (
     TFNOConfig,
     UNetConfig,
     build_model,
+    truncated_dft,
 )
 from explorer.models.spectral_weights import DenseWeights
 
@@ -93,6 +94,29 @@ def test_spectral_conv_is_an_explicit_truncated_dft() -> None:
     for kk in range(1, m):
         expected = expected + 2 * (oh[..., kk, None] * basis[kk]).real
     assert torch.allclose(got, expected / n, atol=1e-12)
+
+
+@pytest.mark.parametrize("grid", [(9,), (16,), (10, 7), (12, 16)])
+def test_truncated_dft_equals_torch_fft(grid: tuple[int, ...]) -> None:
+    m = 3
+    g = torch.Generator().manual_seed(3)
+    v = torch.randn(2, 3, *grid, dtype=F64, generator=g)
+    spectrum = torch.fft.rfftn(v, dim=tuple(range(2, v.ndim)))
+    if len(grid) == 1:
+        kept = spectrum[..., :m]
+    else:
+        kept = torch.cat([spectrum[..., :m, :m], spectrum[..., -m:, :m]], dim=-2)
+    got = truncated_dft.truncated(v, m)
+    assert torch.allclose(got, kept, rtol=0, atol=1e-12)
+    oh = torch.randn(kept.shape, dtype=torch.complex128, generator=g)
+    full = torch.zeros_like(spectrum)
+    if len(grid) == 1:
+        full[..., :m] = oh
+    else:
+        full[..., :m, :m], full[..., -m:, :m] = oh[..., :m, :], oh[..., m:, :]
+    expected = torch.fft.irfftn(full, s=grid, dim=tuple(range(2, v.ndim)))
+    got = truncated_dft.inverse(oh, grid)
+    assert torch.allclose(got, expected, rtol=0, atol=1e-12)
 
 
 def test_spectral_conv_gradcheck() -> None:
