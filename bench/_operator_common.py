@@ -30,7 +30,7 @@ def base(bench: str, args: Any) -> dict[str, Any]:
         "threads": torch.get_num_threads(),
         "torch": torch.__version__,
         "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY", "unset"),
-        "device": "cpu",
+        "device": getattr(args, "device", "cpu"),
         "load_1min": os.getloadavg()[0],
         "seed": args.seed,
     }

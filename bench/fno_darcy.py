@@ -9,7 +9,8 @@ its output is decoded as FNO(a)·σ + μ with μ, σ the training outputs' point
 mean and standard deviation, the paper's output normaliser (``--no-normalize-output``
 to learn u directly). Adam lr 1e-3, cosine, batch 20, relative L2 loss. Target: test
 relative L2 ≤ 1e-2 (the paper: 0.0108 at s = 85 after 500 epochs). Long runs take
-``--checkpoint PATH`` and continue from it when restarted.
+``--checkpoint PATH`` and continue from it when restarted; they run on cuda when
+present (``--device``).
 
     OMP_WAIT_POLICY=PASSIVE python bench/fno_darcy.py --threads 2 --epochs 40
 
@@ -75,6 +76,7 @@ def main() -> None:
         help="decode the output with the training outputs' pointwise mean and std",
     )
     p.add_argument("--checkpoint", type=Path, help="save and resume the run here")
+    p.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     args = p.parse_args()
     setup(args.threads)
     common = base("fno_darcy", args)
@@ -101,6 +103,7 @@ def main() -> None:
     if args.normalize_output:
         _, y = pairs(data.train, dtype=torch.float32, device=torch.device("cpu"))
         model = OutputNormalized(model, y)
+    model = model.to(args.device)
     trainer, times = train(
         model,
         data,
