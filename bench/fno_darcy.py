@@ -76,6 +76,7 @@ def main() -> None:
         help="decode the output with the training outputs' pointwise mean and std",
     )
     p.add_argument("--checkpoint", type=Path, help="save and resume the run here")
+    p.add_argument("--modes", type=int, default=12, help="Fourier modes per axis")
     p.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     args = p.parse_args()
     setup(args.threads)
@@ -97,7 +98,7 @@ def main() -> None:
     )
     data = OperatorData(rescale(train_ds), rescale(test_ds))
     net = FNOConfig(
-        dim=2, modes=12, width=32, layers=4, padding=0.1, positional="closed"
+        dim=2, modes=args.modes, width=32, layers=4, padding=0.1, positional="closed"
     )
     model = build_model(net, seed=args.seed)
     if args.normalize_output:
@@ -121,6 +122,7 @@ def main() -> None:
         {
             "model": "explorer FNO 2D",
             "params": sum(p.numel() for p in model.parameters()),
+            "modes": args.modes,
             "resolution": args.resolution,
             "epochs": args.epochs,
             "loss": args.loss,
