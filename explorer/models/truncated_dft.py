@@ -33,6 +33,7 @@ def _angles(rows: list[int], n: int) -> Tensor:
 
 
 @functools.lru_cache(maxsize=64)
+@torch.inference_mode(False)  # cached: never an inference tensor autograd refuses
 def _real_axis(n: int, m: int, dtype: torch.dtype, device: torch.device):
     """(forward (n, 2m), inverse (2m, n)) real bases, columns/rows interleaved
     (Re, Im) per mode so that a product views as complex directly."""
@@ -50,6 +51,7 @@ def _real_axis(n: int, m: int, dtype: torch.dtype, device: torch.device):
 
 
 @functools.lru_cache(maxsize=64)
+@torch.inference_mode(False)
 def _complex_axis(n: int, m: int, dtype: torch.dtype, device: torch.device):
     """(forward (2m, n), inverse (n, 2m)) complex bases for rows 0…m−1, −m…−1."""
     a = _angles(list(range(m)) + list(range(n - m, n)), n)

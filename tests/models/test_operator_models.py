@@ -119,6 +119,14 @@ def test_truncated_dft_equals_torch_fft(grid: tuple[int, ...]) -> None:
     assert torch.allclose(got, expected, rtol=0, atol=1e-12)
 
 
+def test_bases_cached_in_inference_mode_still_train() -> None:
+    conv = SpectralConv(DenseWeights((1, 1, 6, 3)))
+    with torch.inference_mode():  # the first call at this grid fills the cache
+        conv(torch.randn(1, 1, 13, 11))
+    conv(torch.randn(1, 1, 13, 11)).sum().backward()
+    assert conv.weights.weight.grad is not None
+
+
 def test_spectral_conv_gradcheck() -> None:
     torch.manual_seed(1)
     conv = SpectralConv(DenseWeights((2, 2, 6, 3))).double()
