@@ -64,9 +64,7 @@ class SpectralConv(nn.Module):
                 f"{', '.join(['n'] * self.dim)}); got {tuple(v.shape)}"
             )
         check_modes(self.modes, grid, label="SpectralConv modes")
-        w = self.weights()
-        if w.dtype != torch.promote_types(v.dtype, torch.complex64):
-            w = w.to(torch.promote_types(v.dtype, torch.complex64))
+        w = self.weights().to(torch.promote_types(v.dtype, torch.complex64))
         vh = truncated(v, self.modes)  # (B, C, m) or (B, C, 2m, m)
         return inverse(_mix(vh, w), grid)
 
