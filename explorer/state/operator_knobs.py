@@ -83,6 +83,7 @@ _LABELS = {
     "basis": "Basis functions p",
     "levels": "Levels (halvings)",
     "zero_mean": "Zero-mean inputs",
+    "level_set": "Level-set basis",
 }
 
 #: Network name -> its config class.

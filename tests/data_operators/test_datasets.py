@@ -25,9 +25,14 @@ from explorer.data.operators import (
 )
 from explorer.data.operators.antiderivative import antiderivative, evaluate_series
 from explorer.data.operators.heat import heat_multiplier
-from explorer.data.operators.random_functions import synthesize
+from explorer.data.operators.random_functions import (
+    cosine_coefficients,
+    evaluate_cosine,
+    synthesize,
+)
 from explorer.problems.burgers_periodic import BurgersPeriodic
 from explorer.problems.heat import Heat
+from explorer.solvers.grf import GaussianRandomField
 from explorer.solvers.spectral import SpectralETDRK4
 
 CPU = torch.device("cpu")
@@ -165,8 +170,9 @@ def test_antiderivative_is_exact() -> None:
     assert np.abs(trap - exact).max() < 1e-5
 
 
-def test_darcy_fields() -> None:
-    config = TINY["darcy"]
+@pytest.mark.parametrize("level_set", ["neumann", "periodic"])
+def test_darcy_fields(level_set: str) -> None:
+    config = dataclasses.replace(TINY["darcy"], level_set=level_set)
     ds = generate_dataset(config, device=CPU)
     a, u = ds["a"].values, ds["u"].values
     assert set(np.unique(a)) <= {3.0, 12.0} and len(np.unique(a)) == 2
@@ -176,6 +182,55 @@ def test_darcy_fields() -> None:
     # Same permeability at a nested finer grid (the input is a function of x).
     fine = generate_dataset(config.with_resolution(17), device=CPU)
     np.testing.assert_array_equal(fine["a"].values[:, ::2, ::2], a)
+
+
+def test_cosine_series_is_the_inverse_dct() -> None:
+    # At the DCT-II points x_j = (j + ½)/n, Σ c_kl cos(πkx) cos(πly) is scipy's
+    # DCT-III of c (with the k > 0 terms halved, its convention).
+    from scipy.fft import dctn
+
+    field = GaussianRandomField(alpha=2.0, tau=3.0, dim=2)
+    c = cosine_coefficients(field, range(3), 8, seed=5)
+    x = (torch.arange(8, dtype=torch.float64) + 0.5) / 8
+    halved = c.numpy().copy()
+    halved[:, 1:, :] /= 2
+    halved[:, :, 1:] /= 2
+    expected = dctn(halved, type=3, axes=(1, 2))
+    np.testing.assert_allclose(evaluate_cosine(c, x, x).numpy(), expected, atol=1e-12)
+
+
+def test_cosine_coefficients_have_the_covariance_spectrum() -> None:
+    # E c_kl² = λ(π²(k² + l²)): the sample variance over 4000 draws is within
+    # 4 standard errors (√(2/n) relative) at every mode.
+    field = GaussianRandomField(alpha=2.0, tau=3.0, dim=2)
+    n = 4000
+    c = cosine_coefficients(field, range(n), 4, seed=0)
+    k = math.pi * torch.arange(4, dtype=torch.float64)
+    lam = field.eigenvalues(k[:, None] ** 2 + k[None, :] ** 2)
+    ratio = (c**2).mean(0) / lam
+    assert torch.all((ratio - 1).abs() < 4 * math.sqrt(2 / n))
+    # Per-sample seeds: sample 7 is the same drawn alone or in a batch.
+    alone = cosine_coefficients(field, range(7, 8), 4, seed=0)
+    torch.testing.assert_close(alone[0], c[7], rtol=0, atol=0)
+
+
+def test_neumann_level_sets_have_zero_normal_derivative() -> None:
+    # ∂g/∂x = 0 on x = 0 and x = 1 (and in y): the paper's Neumann field.
+    field = GaussianRandomField(alpha=2.0, tau=3.0, dim=2)
+    c = cosine_coefficients(field, range(2), 6, seed=1)
+    h = 1e-6
+    y = torch.linspace(0, 1, 7, dtype=torch.float64)
+    for x0 in (0.0, 1.0):
+        xs = torch.tensor([x0 - h, x0 + h], dtype=torch.float64)
+        g = evaluate_cosine(c, xs, y)
+        assert (g[:, 1] - g[:, 0]).abs().max() / (2 * h) < 1e-6
+        g = evaluate_cosine(c, y, xs)
+        assert (g[:, :, 1] - g[:, :, 0]).abs().max() / (2 * h) < 1e-6
+
+
+def test_darcy_level_set_is_checked() -> None:
+    with pytest.raises(ValueError, match=r"DarcyDataConfig.level_set = 'dirichlet'"):
+        DarcyDataConfig(level_set="dirichlet")  # type: ignore[arg-type]
 
 
 def test_navier_stokes_records_start_from_the_input() -> None:

@@ -392,6 +392,7 @@ def test_bad_url_values_are_ignored_with_notices(tmp_path: Path) -> None:
         {
             "family": "darcy",
             "data.resolution": "9",
+            "data.level_set": "dirichlet",
             "data.nu": "0.1",  # darcy has no nu
             "model": "transformer",
             "model.modes": "lots",
@@ -403,6 +404,10 @@ def test_bad_url_values_are_ignored_with_notices(tmp_path: Path) -> None:
     assert s.seed == 3 and s.model.kind == "fno"
     text = "\n".join(notices)
     assert "data.nu = '0.1' ignored: unknown key for darcy and fno" in text
+    assert "data.level_set = 'dirichlet' ignored" in text and "neumann" in text
+    assert s.data.parameters.level_set == "neumann"
+    assert s.from_query({"family": "darcy", "data.level_set": "periodic"}) == []
+    assert s.data.to_config().level_set == "periodic"  # type: ignore[attr-defined]
     assert "model = 'transformer' ignored" in text and "fno, tfno" in text
     assert "model.modes = 'lots' ignored: not an integer" in text
     assert "training.epochs = '0' ignored: out of range" in text

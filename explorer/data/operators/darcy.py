@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import final
+from typing import Literal, final, get_args
 
 import numpy as np
 import torch
@@ -11,13 +11,17 @@ from torch import Tensor
 
 from explorer.data.operators.base import AbstractDatasetConfig, Variables
 from explorer.data.operators.random_functions import (
+    cosine_coefficients,
     evaluate_coefficients,
+    evaluate_cosine,
     grf_coefficients,
 )
 from explorer.solvers.darcy import solve_darcy
 from explorer.solvers.grf import GaussianRandomField
 
-__all__ = ["DarcyDataConfig"]
+__all__ = ["DarcyDataConfig", "LevelSet"]
+
+LevelSet = Literal["neumann", "periodic"]
 
 
 @final
@@ -25,16 +29,22 @@ __all__ = ["DarcyDataConfig"]
 class DarcyDataConfig(AbstractDatasetConfig):
     """a ↦ u for  −∇·(a ∇u) = 1  on (0, 1)², u = 0 on the boundary.
 
-    a = ψ(g) with g ~ N(0, σ²(−Δ + τ²I)^{−α}) (period 1, modes |kᵢ| < K) and ψ
-    mapping positive values to ``a_high`` and the rest to ``a_low``: the FNO paper's
-    piecewise-constant 12/3 permeabilities (Li et al. 2021, §5.2, τ = 3, α = 2; it
-    used a Neumann field where this one is periodic).
+    a = ψ(g) with g ~ N(0, σ²(−Δ + τ²I)^{−α}) and ψ mapping positive values to
+    ``a_high`` and the rest to ``a_low``: the FNO paper's piecewise-constant 12/3
+    permeabilities (Li et al. 2021, §5.2, τ = 3, α = 2). The paper's g has zero
+    Neumann conditions on (0, 1)²: a cosine series cos(πkx) cos(πly), k, l < K
+    (``level_set="neumann"``). ``"periodic"`` takes the period-1 Fourier series
+    (|kᵢ| < K) instead: its lowest wavenumber is 2π, not π, so its phases are
+    smaller and their boundaries longer (about 1.5x on the 64² grid), and the map
+    is harder to learn (test relative L2 1.35e-2 against the paper-like field's
+    figure in ``bench/fno_darcy.py``).
 
     Attributes:
         resolution: s nodes per side, x_i = i/(s − 1), boundary included (5 to 1025).
         n_samples, seed, dtype: as for every dataset.
         a_high, a_low: the two permeabilities (1e-3 to 1e3).
         alpha, tau, input_modes: the level-set field (its σ does not matter).
+        level_set: its basis, ``"neumann"`` (the paper's) or ``"periodic"``.
 
     Notes:
         The solve is the five-point finite-difference scheme of
@@ -63,10 +73,17 @@ class DarcyDataConfig(AbstractDatasetConfig):
     alpha: float = 2.0
     tau: float = 3.0
     input_modes: int = 16
+    level_set: LevelSet = "neumann"
     dtype: str = "float32"
 
     def __post_init__(self) -> None:
         self.check()
+        allowed = get_args(LevelSet)
+        if self.level_set not in allowed:
+            raise ValueError(
+                f"DarcyDataConfig.level_set = {self.level_set!r} is not allowed; "
+                f"allowed: {', '.join(map(repr, allowed))}"
+            )
 
     def subsample_factor(self, finer: int) -> int | None:
         n = self.resolution - 1
@@ -80,10 +97,15 @@ class DarcyDataConfig(AbstractDatasetConfig):
 
     def solve_chunk(self, indices: range, device: torch.device) -> Variables:
         field = GaussianRandomField(alpha=self.alpha, tau=self.tau, dim=2)
-        c = grf_coefficients(field, indices, self.input_modes, self.seed)
-        c[:, 0, 0] = 0  # a mean-zero level set: both phases about equally likely
         x = self.coords()["x"]
-        g = evaluate_coefficients(c, x, x)
+        if self.level_set == "neumann":
+            c = cosine_coefficients(field, indices, self.input_modes, self.seed)
+            c[:, 0, 0] = 0  # a mean-zero level set: both phases about equally likely
+            g = evaluate_cosine(c, x, x)
+        else:
+            c = grf_coefficients(field, indices, self.input_modes, self.seed)
+            c[:, 0, 0] = 0
+            g = evaluate_coefficients(c, x, x)
         a = torch.where(g > 0, self.a_high, self.a_low).to(torch.float64)
         u = np.stack([solve_darcy(ai) for ai in a.numpy()])
         dims = ("x", "y")

@@ -24,7 +24,9 @@ from torch import Tensor
 from explorer.solvers.grf import GaussianRandomField
 
 __all__ = [
+    "cosine_coefficients",
     "evaluate_coefficients",
+    "evaluate_cosine",
     "finer_grid",
     "grf_coefficients",
     "point_std",
@@ -111,6 +113,41 @@ def evaluate_coefficients(coefficients: Tensor, x: Tensor, y: Tensor) -> Tensor:
     w[0] = 1.0  # the ky = 0 column holds its own conjugates
     vals = torch.einsum("xa,bay,zy->bxz", ex, coefficients * w, ey)
     return vals.real
+
+
+def cosine_coefficients(
+    field: GaussianRandomField, indices: range, modes: int, seed: int
+) -> Tensor:
+    """Coefficients of 2-D GRF samples in the Neumann (cosine) basis of (0, 1)².
+
+    g(x, y) = Σ_{0 ≤ k, l < K} c_kl cos(πkx) cos(πly), c_kl = ξ_kl √λ(π²(k² + l²)),
+    ξ_kl ~ N(0, 1) i.i.d.: the field of the FNO paper's Darcy data (its MATLAB
+    ``GRF.m`` sums the same series with an inverse DCT, up to a constant factor).
+    Sample i draws from :func:`sample_seed` (seed, i), as the Fourier series do.
+
+    Returns:
+        float64 ``(len(indices), K, K)``, CPU.
+    """
+    k = math.pi * torch.arange(modes, dtype=torch.float64)
+    scale = field.eigenvalues(k[:, None] ** 2 + k[None, :] ** 2).sqrt()
+    out = []
+    for i in indices:
+        g = torch.Generator().manual_seed(sample_seed(seed, i))
+        out.append(torch.randn(modes, modes, generator=g, dtype=torch.float64))
+    return torch.stack(out) * scale
+
+
+def evaluate_cosine(coefficients: Tensor, x: Tensor, y: Tensor) -> Tensor:
+    """Cosine series of :func:`cosine_coefficients` at the tensor grid x × y.
+
+    Returns:
+        Real ``(batch, len(x), len(y))``.
+    """
+    k = math.pi * torch.arange(coefficients.shape[-1], dtype=torch.float64)
+    k = k.to(coefficients.device)
+    cx = torch.cos(x.to(coefficients)[:, None] * k)
+    cy = torch.cos(y.to(coefficients)[:, None] * k)
+    return torch.einsum("xa,bac,yc->bxy", cx, coefficients, cy)
 
 
 def point_std(field: GaussianRandomField, modes: int) -> float:
