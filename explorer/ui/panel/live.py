@@ -133,7 +133,8 @@ class LivePlot(pn.viewable.Viewer):
                 self.layout.objects = [self.note]
             return
         view = _framewise(view)
-        if _responsive(view):
+        responsive = _responsive(view)
+        if responsive:
             view = view.opts(height=self.height)
         sig = signature(view)
         content = _content(view)
@@ -147,6 +148,9 @@ class LivePlot(pn.viewable.Viewer):
         else:
             self._signature = sig
             self.figures += 1
+            # A fixed-size figure in a stretching pane is stretched too, and bokeh
+            # then sized its colour bar's labels too small ("12" showed as "1").
+            self.pane.sizing_mode = "stretch_width" if responsive else "fixed"
             self._pipe = hv.streams.Pipe(data=view)
             self.pane.object = hv.DynamicMap(lambda data: data, streams=[self._pipe])
         if self.pane not in self.layout:
