@@ -5,7 +5,7 @@ thresholded GRF (τ = 3, α = 2) with the paper's Neumann (cosine) basis, 64 mod
 axis (the paper sums every mode of its 421 grid; beyond 64 they are finer than this
 grid's spacing), five-point FD with a sparse solve on the 64 × 64 vertex grid; 1000
 train and 200 test samples. ``--level-set periodic --input-modes 16`` gives the
-period-1 field this benchmark used before, whose phase boundaries are twice as long.
+period-1 field this benchmark used before, whose phase boundaries are 1.4x as long.
 
 The input is rescaled to a' = (a − 7.5)/4.5 ∈ {−1, 1} (the paper normalises its
 inputs too). FNO: 12 modes, width 32, 4 layers, padding 0.1 (the data are not
@@ -13,7 +13,7 @@ periodic), closed-grid coordinates; its output is decoded as FNO(a)·σ + μ wit
 the training outputs' pointwise mean and standard deviation, the paper's output
 normaliser (``--no-normalize-output`` to learn u directly). Adam lr 1e-3, cosine,
 batch 20, relative L2 loss. Target: test relative L2 ≤ 1e-2 (the paper: 0.0108 at
-s = 85 after 500 epochs; here 9.5e-3 after 200 epochs of 11.6 s on 2 CPU cores).
+s = 85 after 500 epochs; here 1.09e-2 after 200 epochs of 12 s on 2 CPU cores).
 Long runs take ``--checkpoint PATH`` and continue from it when restarted; they run
 on cuda when present (``--device``).
 

@@ -184,19 +184,20 @@ def test_darcy_fields(level_set: str) -> None:
     np.testing.assert_array_equal(fine["a"].values[:, ::2, ::2], a)
 
 
-def test_cosine_series_is_the_inverse_dct() -> None:
-    # At the DCT-II points x_j = (j + ½)/n, Σ c_kl cos(πkx) cos(πly) is scipy's
-    # DCT-III of c (with the k > 0 terms halved, its convention).
+def test_cosine_series_is_the_orthonormal_inverse_dct() -> None:
+    # At the DCT-II points x_j = (j + ½)/n, Σ c_kl φ_k(x) φ_l(y) with φ_k the
+    # orthonormal Neumann eigenfunctions is n · scipy's orthonormal DCT-III of c.
     from scipy.fft import dctn
 
     field = GaussianRandomField(alpha=2.0, tau=3.0, dim=2)
     c = cosine_coefficients(field, range(3), 8, seed=5)
     x = (torch.arange(8, dtype=torch.float64) + 0.5) / 8
-    halved = c.numpy().copy()
-    halved[:, 1:, :] /= 2
-    halved[:, :, 1:] /= 2
-    expected = dctn(halved, type=3, axes=(1, 2))
+    expected = 8 * dctn(c.numpy(), type=3, axes=(1, 2), norm="ortho")
     np.testing.assert_allclose(evaluate_cosine(c, x, x).numpy(), expected, atol=1e-12)
+    # φ_k are orthonormal on (0, 1): the midpoint rule is exact for these products.
+    basis = evaluate_cosine(torch.eye(64, dtype=torch.float64).view(64, 8, 8), x, x)
+    gram = torch.einsum("axy,bxy->ab", basis, basis) / 64
+    torch.testing.assert_close(gram, torch.eye(64, dtype=torch.float64))
 
 
 def test_cosine_coefficients_have_the_covariance_spectrum() -> None:

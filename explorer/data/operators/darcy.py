@@ -32,12 +32,12 @@ class DarcyDataConfig(AbstractDatasetConfig):
     a = ψ(g) with g ~ N(0, σ²(−Δ + τ²I)^{−α}) and ψ mapping positive values to
     ``a_high`` and the rest to ``a_low``: the FNO paper's piecewise-constant 12/3
     permeabilities (Li et al. 2021, §5.2, τ = 3, α = 2). The paper's g has zero
-    Neumann conditions on (0, 1)²: a cosine series cos(πkx) cos(πly), k, l < K
+    Neumann conditions on (0, 1)²: a series in cos(πkx) cos(πly), k, l < K
     (``level_set="neumann"``). ``"periodic"`` takes the period-1 Fourier series
     (|kᵢ| < K) instead: its lowest wavenumber is 2π, not π, so its phases are
-    smaller and their boundaries about twice as long on the 64² grid, and the map is
-    harder to learn: the FNO of ``bench/fno_darcy.py`` (200 epochs) reaches test
-    relative L2 1.35e-2 on it and 9.5e-3 on the Neumann field.
+    smaller and their boundaries longer (1.4x on the 64² grid of
+    ``bench/fno_darcy.py``), and the map is harder to learn: that benchmark's FNO
+    reaches test relative L2 1.35e-2 on it and 1.09e-2 on the Neumann field.
 
     Attributes:
         resolution: s nodes per side, x_i = i/(s − 1), boundary included (5 to 1025).

@@ -118,12 +118,14 @@ def evaluate_coefficients(coefficients: Tensor, x: Tensor, y: Tensor) -> Tensor:
 def cosine_coefficients(
     field: GaussianRandomField, indices: range, modes: int, seed: int
 ) -> Tensor:
-    """Coefficients of 2-D GRF samples in the Neumann (cosine) basis of (0, 1)².
+    """Coefficients of 2-D GRF samples in the Neumann eigenbasis of (0, 1)².
 
-    g(x, y) = Σ_{0 ≤ k, l < K} c_kl cos(πkx) cos(πly), c_kl = ξ_kl √λ(π²(k² + l²)),
-    ξ_kl ~ N(0, 1) i.i.d.: the field of the FNO paper's Darcy data (its MATLAB
-    ``GRF.m`` sums the same series with an inverse DCT, up to a constant factor).
-    Sample i draws from :func:`sample_seed` (seed, i), as the Fourier series do.
+    g(x, y) = Σ_{0 ≤ k, l < K} c_kl φ_k(x) φ_l(y) with the orthonormal eigenfunctions
+    φ_0 = 1, φ_k = √2 cos(πkx) of −Δ with zero normal derivative, and
+    c_kl = ξ_kl √λ(π²(k² + l²)), ξ_kl ~ N(0, 1) i.i.d.: the field of the FNO paper's
+    Darcy data (its MATLAB ``GRF.m`` sums the same series with an orthonormal
+    inverse DCT, up to a constant factor). Sample i draws from :func:`sample_seed`
+    (seed, i), as the Fourier series do.
 
     Returns:
         float64 ``(len(indices), K, K)``, CPU.
@@ -138,15 +140,16 @@ def cosine_coefficients(
 
 
 def evaluate_cosine(coefficients: Tensor, x: Tensor, y: Tensor) -> Tensor:
-    """Cosine series of :func:`cosine_coefficients` at the tensor grid x × y.
+    """The series of :func:`cosine_coefficients` at the tensor grid x × y.
 
     Returns:
         Real ``(batch, len(x), len(y))``.
     """
-    k = math.pi * torch.arange(coefficients.shape[-1], dtype=torch.float64)
-    k = k.to(coefficients.device)
-    cx = torch.cos(x.to(coefficients)[:, None] * k)
-    cy = torch.cos(y.to(coefficients)[:, None] * k)
+    k = torch.arange(coefficients.shape[-1]).to(coefficients)
+    norm = torch.full_like(k, math.sqrt(2.0))
+    norm[0] = 1.0
+    cx = norm * torch.cos(math.pi * x.to(coefficients)[:, None] * k)
+    cy = norm * torch.cos(math.pi * y.to(coefficients)[:, None] * k)
     return torch.einsum("xa,bac,yc->bxy", cx, coefficients, cy)
 
 
