@@ -154,6 +154,14 @@ def test_landscape_lab_trains_and_the_sharpness_plot_follows(served) -> None:
                 timeout=TIMEOUT * 1000
             )
             lab.shot("landscape_lab_idle")
+            # 3000 steps (about 9 s): with the default 3 s a busy machine could draw
+            # the sharpness plot first when training was already over.
+            page.get_by_text("Training", exact=True).click()
+            steps = page.locator("input.bk-input:visible").first
+            assert steps.input_value() == "1000"
+            steps.fill("3000")
+            steps.press("Enter")
+            page.get_by_text("Network", exact=True).click()
             lab.button("▶ Train").click()
             wait_for(lambda: lab.canvas(".ll-sharpness").is_visible(), "sharpness")
             first = lab.pixels(".ll-sharpness")
