@@ -1,8 +1,10 @@
-"""The one range check that configs share, so every refusal reads the same."""
+"""The range and choice checks that configs share, so every refusal reads the same."""
 
 from __future__ import annotations
 
-__all__ = ["check_range"]
+from typing import get_args
+
+__all__ = ["check_choice", "check_range"]
 
 
 def check_range(label: str, value: float, lo: float, hi: float) -> None:
@@ -14,4 +16,14 @@ def check_range(label: str, value: float, lo: float, hi: float) -> None:
     if isinstance(value, bool) or not lo <= value <= hi:
         raise ValueError(
             f"{label} = {value!r} is out of range; allowed: {lo:g} to {hi:g}"
+        )
+
+
+def check_choice(label: str, value: object, literal: object) -> None:
+    """Refuse a value outside a ``Literal``'s choices, naming label and choices."""
+    allowed = get_args(literal)
+    if value not in allowed:
+        raise ValueError(
+            f"{label} = {value!r} is not allowed; allowed: "
+            + ", ".join(repr(a) for a in allowed)
         )

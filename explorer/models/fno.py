@@ -19,14 +19,14 @@ import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
-from typing import ClassVar, Literal, final, get_args
+from typing import ClassVar, Literal, final
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
 from explorer._rng import seeded
-from explorer._validate import check_range
+from explorer._validate import check_choice, check_range
 from explorer.models.spectral_conv import SpectralConv, check_modes
 from explorer.models.spectral_weights import DenseWeights, SpectralWeights
 
@@ -35,15 +35,6 @@ __all__ = ["FNO", "FNO_BOUNDS", "FNOBackbone", "FNOConfig", "Positional"]
 Positional = Literal["periodic", "closed", "none"]
 DType = Literal["float32", "float64"]
 _DTYPES = {"float32": torch.float32, "float64": torch.float64}
-
-
-def check_choice(label: str, value: object, literal: object) -> None:
-    allowed = get_args(literal)
-    if value not in allowed:
-        raise ValueError(
-            f"{label} = {value!r} is not allowed; allowed: "
-            + ", ".join(repr(a) for a in allowed)
-        )
 
 
 #: Ranges of the numeric fields FNO and TFNO configs share (their ``BOUNDS``).

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal, final, get_args
+from typing import Literal, final
 
 import numpy as np
 import torch
 from torch import Tensor
 
+from explorer._validate import check_choice
 from explorer.data.operators.base import AbstractDatasetConfig, Variables
 from explorer.data.operators.random_functions import (
     cosine_coefficients,
@@ -78,12 +79,7 @@ class DarcyDataConfig(AbstractDatasetConfig):
 
     def __post_init__(self) -> None:
         self.check()
-        allowed = get_args(LevelSet)
-        if self.level_set not in allowed:
-            raise ValueError(
-                f"DarcyDataConfig.level_set = {self.level_set!r} is not allowed; "
-                f"allowed: {', '.join(map(repr, allowed))}"
-            )
+        check_choice("DarcyDataConfig.level_set", self.level_set, LevelSet)
 
     def subsample_factor(self, finer: int) -> int | None:
         n = self.resolution - 1
@@ -98,14 +94,11 @@ class DarcyDataConfig(AbstractDatasetConfig):
     def solve_chunk(self, indices: range, device: torch.device) -> Variables:
         field = GaussianRandomField(alpha=self.alpha, tau=self.tau, dim=2)
         x = self.coords()["x"]
-        if self.level_set == "neumann":
-            c = cosine_coefficients(field, indices, self.input_modes, self.seed)
-            c[:, 0, 0] = 0  # a mean-zero level set: both phases about equally likely
-            g = evaluate_cosine(c, x, x)
-        else:
-            c = grf_coefficients(field, indices, self.input_modes, self.seed)
-            c[:, 0, 0] = 0
-            g = evaluate_coefficients(c, x, x)
+        neumann = self.level_set == "neumann"
+        draw = cosine_coefficients if neumann else grf_coefficients
+        c = draw(field, indices, self.input_modes, self.seed)
+        c[:, 0, 0] = 0  # a mean-zero level set: both phases about equally likely
+        g = (evaluate_cosine if neumann else evaluate_coefficients)(c, x, x)
         a = torch.where(g > 0, self.a_high, self.a_low).to(torch.float64)
         u = np.stack([solve_darcy(ai) for ai in a.numpy()])
         dims = ("x", "y")
