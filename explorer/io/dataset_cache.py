@@ -5,12 +5,13 @@ Layout under the cache root::
     <family>-<key>-r<resolution>.nc          a complete dataset (netCDF-4)
     <family>-<key>-r<resolution>.partial/    chunks of one being generated
 
-``key`` is the hash of the config without its resolution, so the files of one
-dataset at several resolutions sit side by side and a coarse request can be served
-by subsampling a finer file. Every file carries its config (JSON), the config's
-hash and a sha256 checksum of its numbers in its attrs; a file is used only after
-all three check out. A corrupt or mismatched file is reported (a
-:class:`CacheWarning` naming the file and the reason) and rebuilt, never used.
+``key`` is the hash of the config and its family's generator version, without its
+resolution, so the files of one dataset at several resolutions sit side by side and
+a coarse request can be served by subsampling a finer file. Every file carries its
+config (JSON, with the generator version), the config's hash and a sha256 checksum
+of its numbers in its attrs; a file is used only after all three check out. A
+corrupt or mismatched file is reported (a :class:`CacheWarning` naming the file and
+the reason) and rebuilt, never used.
 
 Generation runs in chunks, each written atomically to the ``.partial`` folder, so an
 interrupted run (an exception in the progress callback, Ctrl-C, a crash) resumes

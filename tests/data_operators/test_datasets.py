@@ -91,6 +91,9 @@ def test_bad_configs_are_refused_with_the_field_named() -> None:
         NavierStokesDataConfig(forcing="wind")  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="family 'nope'"):
         dataset_config_from_dict({"family": "nope"})
+    older = {**TINY["heat"].to_dict(), "generator": 0}
+    with pytest.raises(ValueError, match=r"heat dataset generator = 0 .* allowed: 1"):
+        dataset_config_from_dict(older)
     with pytest.raises(ValueError, match="sample range"):
         generate_dataset(TINY["heat"], start=2, stop=9)
 

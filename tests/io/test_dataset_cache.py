@@ -139,3 +139,24 @@ def test_refuses_a_bad_chunk_size(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="chunk_size"):
         DatasetCache(tmp_path, chunk_size=0)
     assert torch.device("cpu") == DatasetCache(tmp_path, device="cpu").device
+
+
+class _NewerHeat(HeatDataConfig):
+    """Heat data as a later generator would make them (the numbers changed)."""
+
+    generator = HeatDataConfig.generator + 1
+
+
+def test_a_file_of_an_older_generator_is_never_used(tmp_path: Path) -> None:
+    cache = _cache(tmp_path)
+    cache.get(CONFIG)
+    newer = _NewerHeat(resolution=32, n_samples=5, input_modes=8)
+    assert newer.to_dict() == CONFIG.to_dict()  # the same fields ...
+    assert cache.path(newer) != cache.path(CONFIG)  # ... another file
+    # The old file put where the new one belongs is refused, then rebuilt.
+    cache.path(newer).write_bytes(cache.path(CONFIG).read_bytes())
+    with pytest.raises(CacheError, match="made by another config"):
+        cache.load(newer)
+    with pytest.warns(CacheWarning, match="another config"):
+        ds = cache.get(newer)
+    assert '"generator": 2' in ds.attrs["config"]

@@ -56,12 +56,19 @@ DATASETS: dict[str, type[AbstractDatasetConfig]] = {
 
 
 def dataset_config_from_dict(data: dict[str, Any] | str) -> AbstractDatasetConfig:
-    """The config from :meth:`AbstractDatasetConfig.to_dict` (or its JSON)."""
+    """The config from :meth:`AbstractDatasetConfig.to_dict` or the JSON stored
+    with a dataset (whose generator version must be this code's)."""
     d = dict(json.loads(data) if isinstance(data, str) else data)
     family = d.pop("family", None)
     cls = DATASETS.get(family)  # type: ignore[arg-type]
     if cls is None:
         raise ValueError(
             f"dataset family {family!r} is unknown; allowed: {', '.join(DATASETS)}"
+        )
+    generator = d.pop("generator", cls.generator)
+    if generator != cls.generator:
+        raise ValueError(
+            f"{family} dataset generator = {generator!r} is not allowed: these data "
+            f"were made by another version of the generator; allowed: {cls.generator}"
         )
     return cls(**d)

@@ -70,6 +70,10 @@ class AbstractDatasetConfig(abc.ABC):
 
     family: ClassVar[str]
     kind: ClassVar[DatasetKind]
+    #: Version of the family's generator, part of the cache key: bump it when a
+    #: config's numbers change, so files cached by the older code are rebuilt,
+    #: never loaded as if they were the new data.
+    generator: ClassVar[int] = 1
     #: (field, lo, hi) checked by :meth:`check`; subclasses extend it.
     BOUNDS: ClassVar[tuple[tuple[str, float, float], ...]] = ()
 
@@ -118,9 +122,13 @@ class AbstractDatasetConfig(abc.ABC):
         """The fields as JSON types, with the family name."""
         return {"family": self.family, **dataclasses.asdict(self)}  # type: ignore[call-overload]
 
+    def _keyed(self) -> dict[str, Any]:
+        return {**self.to_dict(), "generator": self.generator}
+
     def to_json(self) -> str:
-        """Canonical JSON (sorted keys): the thing that is hashed and stored."""
-        return json.dumps(self.to_dict(), sort_keys=True)
+        """Canonical JSON (sorted keys) of the fields and the generator version:
+        the thing that is hashed and stored with a dataset."""
+        return json.dumps(self._keyed(), sort_keys=True)
 
     def config_hash(self) -> str:
         """sha256 of :meth:`to_json`, hex."""
@@ -128,7 +136,7 @@ class AbstractDatasetConfig(abc.ABC):
 
     def family_key(self) -> str:
         """Hash of the config with ``resolution`` left out (finer files share it)."""
-        d = self.to_dict()
+        d = self._keyed()
         d["resolution"] = None
         return hashlib.sha256(json.dumps(d, sort_keys=True).encode()).hexdigest()
 
