@@ -17,14 +17,14 @@ import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
-from typing import ClassVar, Literal, final, get_args
+from typing import ClassVar, Literal, final
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
 from explorer._rng import seeded
-from explorer._validate import check_range
+from explorer._validate import check_choice, check_range
 from explorer.autodiff import Jet, jet_elementwise, jet_linear
 from explorer.models.tanh_jet import tanh_mlp_jet
 
@@ -40,15 +40,6 @@ _ACTIVATIONS: dict[str, Callable[[Tensor], Tensor]] = {
     "silu": F.silu,
     "softplus": F.softplus,
 }
-
-
-def _check_choice(name: str, value: object, literal: object) -> None:
-    allowed = get_args(literal)
-    if value not in allowed:
-        raise ValueError(
-            f"MLPConfig.{name} = {value!r} is not allowed; "
-            f"allowed: {', '.join(allowed)}"
-        )
 
 
 def _activation_jet(name: str, z: Tensor, order: int) -> tuple[Tensor, list[Tensor]]:
@@ -150,9 +141,9 @@ class MLPConfig:
             check_range(f"MLPConfig.{name}", value, lo, hi)
         for name in ("fourier_scale", "w0"):
             check_range(f"MLPConfig.{name}", getattr(self, name), *self.BOUNDS[name])
-        _check_choice("activation", self.activation, Activation)
-        _check_choice("init", self.init, Init)
-        _check_choice("dtype", self.dtype, DType)
+        check_choice("MLPConfig.activation", self.activation, Activation)
+        check_choice("MLPConfig.init", self.init, Init)
+        check_choice("MLPConfig.dtype", self.dtype, DType)
 
     @property
     def torch_dtype(self) -> torch.dtype:
