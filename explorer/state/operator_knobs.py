@@ -385,7 +385,8 @@ class OperatorTrainingState(param.Parameterized):
         "loss",
         doc=(
             "training loss: relative L2 (the FNO paper's) or relative H1, which "
-            "also gives the lower test L2 error on Burgers and Darcy (bench/)"
+            "weights slopes: on Burgers it gives the lower test L2 error too, on "
+            "Darcy only with an output normaliser (bench/fno_darcy.py)"
         ),
     )
     snapshot_every = number(
