@@ -6,22 +6,15 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
-from typing import ClassVar, Literal, final, get_args
+from typing import ClassVar, Literal, final
+
+from explorer._validate import check_choice
 
 __all__ = ["BFGSScaling", "OptimConfig", "OptimizerName", "ScheduleName"]
 
 OptimizerName = Literal["adam", "adamw", "lbfgs", "adam+lbfgs", "bfgs", "adam+bfgs"]
 BFGSScaling = Literal["al-baali", "oren-luenberger", "none"]
 ScheduleName = Literal["constant", "exponential", "cosine", "step"]
-
-
-def _choice(name: str, value: object, literal: object) -> None:
-    allowed = get_args(literal)
-    if value not in allowed:
-        raise ValueError(
-            f"OptimConfig.{name} = {value!r} is not allowed; "
-            f"allowed: {', '.join(repr(a) for a in allowed)}"
-        )
 
 
 def _real(name: str, value: object, lo: float, hi: float, *, open_lo: bool) -> None:
@@ -123,9 +116,9 @@ class OptimConfig:
     OPEN_BELOW: ClassVar[frozenset[str]] = frozenset({"decay_rate", "lbfgs_lr"})
 
     def __post_init__(self) -> None:
-        _choice("optimizer", self.optimizer, OptimizerName)
-        _choice("schedule", self.schedule, ScheduleName)
-        _choice("bfgs_scaling", self.bfgs_scaling, BFGSScaling)
+        check_choice("OptimConfig.optimizer", self.optimizer, OptimizerName)
+        check_choice("OptimConfig.schedule", self.schedule, ScheduleName)
+        check_choice("OptimConfig.bfgs_scaling", self.bfgs_scaling, BFGSScaling)
         for name, (lo, hi) in self.BOUNDS.items():
             value = getattr(self, name)
             if isinstance(lo, int) and isinstance(hi, int):

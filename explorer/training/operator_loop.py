@@ -27,7 +27,7 @@ import xarray as xr
 from torch import Tensor, nn
 
 from explorer._threads import threads_for
-from explorer._validate import check_range
+from explorer._validate import check_choice, check_range
 from explorer.training.config import OptimConfig
 from explorer.training.loop import RunControl
 from explorer.training.operator_data import OperatorData, grid_dims, pairs, rollout_set
@@ -87,11 +87,7 @@ class OperatorTrainConfig:
     def __post_init__(self) -> None:
         for name, (lo, hi) in self.BOUNDS.items():
             check_range(f"OperatorTrainConfig.{name}", getattr(self, name), lo, hi)
-        if self.loss not in ("l2", "h1"):
-            raise ValueError(
-                f"OperatorTrainConfig.loss = {self.loss!r} is not allowed; "
-                "allowed: 'l2', 'h1'"
-            )
+        check_choice("OperatorTrainConfig.loss", self.loss, LossName)
         if not all(a < b for a, b in itertools.pairwise((0, *self.bands))):
             raise ValueError(
                 f"OperatorTrainConfig.bands = {self.bands!r}; allowed: increasing "
